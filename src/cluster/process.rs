@@ -52,7 +52,7 @@ pub struct Launch {
     pub cwd: Option<PathBuf>,
     /// Where stdout and stderr go (appended).
     pub log: PathBuf,
-    /// Run as this user (via `runuser`) when we are root.
+    /// Run as this user (we must be root to switch).
     pub run_as: Option<String>,
 }
 
@@ -76,14 +76,21 @@ pub fn spawn_detached(launch: &Launch) -> Result<u32, ProcessError> {
             })
     };
     let (out, err) = (open_log()?, open_log()?);
-    let mut cmd = match &launch.run_as {
-        Some(user) => {
-            let mut c = Command::new("runuser");
-            c.arg("-u").arg(user).arg("--").arg(&launch.program);
-            c
-        }
-        None => Command::new(&launch.program),
-    };
+    let mut cmd = Command::new(&launch.program);
+    if let Some(user) = &launch.run_as {
+        // Switch user in the child itself (not through a `runuser` wrapper) so that the pid we
+        // record is the server's own and signals reach it. std drops supplementary groups.
+        let u = nix::unistd::User::from_name(user)
+            .ok()
+            .flatten()
+            .ok_or_else(|| ProcessError::Spawn {
+                program: launch.program.display().to_string(),
+                source: std::io::Error::other(format!("user {user} does not exist")),
+            })?;
+        cmd.uid(u.uid.as_raw())
+            .gid(u.gid.as_raw())
+            .env("HOME", &u.dir);
+    }
     cmd.args(&launch.args)
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
