@@ -383,6 +383,25 @@ impl NativeCluster {
         timeout: Duration,
         say: &mut dyn FnMut(&str),
     ) -> Result<StartReport, NativeError> {
+        let mut state = self.state()?;
+        state.spec = self.spec.clone();
+        let mut report = StartReport::default();
+        let deadline = Instant::now() + timeout;
+
+        // Check every port we are about to need before starting anything.
+        let mut needed = Vec::new();
+        if self.running_pid(OBJECT_STORE)?.is_none() {
+            needed.extend(self.spec.object_store_ports());
+        }
+        if self.running_pid(POSTGRES)?.is_none() {
+            needed.push((self.spec.database.port, "PostgreSQL".to_string()));
+        }
+        for node in &self.spec.nodes {
+            if self.running_pid(&node.name)?.is_none() {
+                needed.extend(self.spec.node_ports(node));
+            }
+        }
+        self.check_ports_free(&needed)?;
         let dirs = self.spec.dirs();
         for d in [dirs.root.clone(), dirs.logs(), dirs.config()] {
             std::fs::create_dir_all(&d).map_err(|source| NativeError::Io {
@@ -391,16 +410,11 @@ impl NativeCluster {
                 source,
             })?;
         }
-        let mut state = self.state()?;
-        state.spec = self.spec.clone();
-        let mut report = StartReport::default();
-        let deadline = Instant::now() + timeout;
 
         // 1. Object store: must be up before any node first starts.
         if self.running_pid(OBJECT_STORE)?.is_some() {
             report.already_running.push(OBJECT_STORE.into());
         } else {
-            self.check_ports_free(&self.spec.object_store_ports())?;
             let launch = object_store::weed_launch(&self.spec, &self.creds);
             launch.prepare()?;
             let pid = self.spawn(
@@ -433,7 +447,6 @@ impl NativeCluster {
         if self.running_pid(POSTGRES)?.is_some() {
             report.already_running.push(POSTGRES.into());
         } else {
-            self.check_ports_free(&[(self.spec.database.port, "PostgreSQL".into())])?;
             postgres::ensure_initialized(&self.spec, &self.creds, &self.tools.pg_bin_dir)?;
             let launch =
                 postgres::launch(&self.spec, &self.tools.pg_bin_dir, self.log_file(POSTGRES));
@@ -453,7 +466,6 @@ impl NativeCluster {
                 report.already_running.push(node.name.clone());
                 continue;
             }
-            self.check_ports_free(&self.spec.node_ports(node))?;
             let launch = self.node_launch(node)?;
             let pid = self.spawn(&mut state, &node.name, &launch)?;
             say(&format!("started {} (pid {pid})", node.name));

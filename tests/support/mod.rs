@@ -98,3 +98,176 @@ impl Drop for TestPostgres {
         );
     }
 }
+
+/// Path of the binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_restate-classify"))
+}
+
+/// A port offset under which every port of an `nodes`-node cluster is free right now.
+pub fn free_offset(nodes: u32) -> u32 {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    for _ in 0..200 {
+        let offset = rng.random_range(100..20_000);
+        let Ok(spec) = ClusterSpec::new(&SpecOptions {
+            nodes,
+            port_offset: offset,
+            ..SpecOptions::default()
+        }) else {
+            continue;
+        };
+        if spec
+            .all_ports()
+            .iter()
+            .all(|(p, _)| process::port_is_free(*p))
+        {
+            return offset;
+        }
+    }
+    panic!("no free port offset found");
+}
+
+/// A cluster driven through the real binary, in a temp state dir on free ports; cleaned on drop.
+pub struct TestCluster {
+    /// Temp dir holding the state dir.
+    pub dir: tempfile::TempDir,
+    /// Port offset.
+    pub offset: u32,
+    /// Node count.
+    pub nodes: u32,
+}
+
+/// Output of one CLI run.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// Exit code.
+    pub code: i32,
+    /// Stdout.
+    pub stdout: String,
+    /// Stderr.
+    pub stderr: String,
+}
+
+impl TestCluster {
+    /// Prepares (does not start) a cluster.
+    pub fn new(nodes: u32) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("rc-cluster-")
+            .tempdir()
+            .expect("temp dir");
+        Self {
+            dir,
+            offset: free_offset(nodes),
+            nodes,
+        }
+    }
+
+    /// The cluster's state dir.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The spec the binary will use.
+    pub fn spec(&self) -> ClusterSpec {
+        ClusterSpec::new(&SpecOptions {
+            nodes: self.nodes,
+            port_offset: self.offset,
+            state_dir: Some(self.state_dir()),
+            name: "test".into(),
+            ..SpecOptions::default()
+        })
+        .expect("spec")
+    }
+
+    /// Runs the binary with this cluster's global flags plus `args`.
+    pub fn cli(&self, args: &[&str]) -> CliOutput {
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .arg("--name")
+            .arg("test")
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("--nodes")
+            .arg(self.nodes.to_string())
+            .arg("--port-offset")
+            .arg(self.offset.to_string())
+            .env("RESTATE_CLASSIFY_TOOLS_DIR", tool_options().tools_dir)
+            .output()
+            .expect("run restate-classify");
+        CliOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs the binary and panics with its output unless it exits 0.
+    pub fn ok(&self, args: &[&str]) -> CliOutput {
+        let out = self.cli(args);
+        assert_eq!(
+            out.code,
+            0,
+            "`{}` failed:\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            out.stdout,
+            out.stderr
+        );
+        out
+    }
+
+    /// `cluster start`.
+    pub fn start(&self) -> CliOutput {
+        self.ok(&["cluster", "start"])
+    }
+
+    /// `cluster status --json`, parsed (exit code alongside).
+    pub fn status(&self) -> (i32, serde_json::Value) {
+        let out = self.cli(&["cluster", "status", "--json"]);
+        let json = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("status JSON: {e}\n{}\n{}", out.stdout, out.stderr));
+        (out.code, json)
+    }
+
+    /// Pid of a component from `cluster.json`, if recorded.
+    pub fn pid(&self, component: &str) -> Option<u32> {
+        let text = std::fs::read_to_string(self.state_dir().join("cluster.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["components"][component]["pid"].as_u64().map(|p| p as u32)
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        if self.state_dir().exists() {
+            let out = self.cli(&["cluster", "clean"]);
+            if out.code != 0 {
+                eprintln!("cluster clean failed: {}\n{}", out.stdout, out.stderr);
+            }
+        }
+    }
+}
+
+/// Serialises tests that run whole clusters (each is several processes on a 2-core machine).
+pub fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or panics after `timeout` with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(v) => return v,
+            Err(e) if std::time::Instant::now() >= deadline => {
+                panic!("{what}: still failing after {timeout:?}: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
