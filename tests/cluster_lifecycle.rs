@@ -36,7 +36,7 @@ async fn ping(ingress: &IngressClient) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_node_cluster_lifecycle_survives_a_killed_node() {
-    let _guard = support::cluster_lock();
+    let _guard = support::cluster_lock().await;
     let cluster = TestCluster::new(3);
     let spec = cluster.spec();
 
@@ -239,7 +239,7 @@ async fn three_node_cluster_lifecycle_survives_a_killed_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_port_is_named_with_its_owner() {
-    let _guard = support::cluster_lock();
+    let _guard = support::cluster_lock().await;
     let cluster = TestCluster::new(3);
     let spec = cluster.spec();
     let blocker = std::net::TcpListener::bind(("127.0.0.1", spec.nodes[1].admin_port)).unwrap();

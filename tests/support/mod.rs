@@ -249,9 +249,9 @@ impl Drop for TestCluster {
 }
 
 /// Serialises tests that run whole clusters (each is several processes on a 2-core machine).
-pub fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+pub async fn cluster_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
 }
 
 /// Polls `check` every 200 ms until it returns `Some`, or panics after `timeout` with `what`.
