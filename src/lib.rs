@@ -11,3 +11,4 @@ pub mod pipeline;
 pub mod restate;
 pub mod service;
 pub mod tools;
+pub mod submit;

@@ -76,9 +76,10 @@ pub fn open(config: &Config) -> anyhow::Result<NativeCluster> {
 
 /// The endpoint served for readiness probes.
 fn endpoint(cluster: &NativeCluster) -> anyhow::Result<restate_sdk::prelude::Endpoint> {
-    Ok(crate::service::endpoint(Some(
-        &cluster.creds.request_identity_public_key,
-    ))?)
+    Ok(crate::service::endpoint(
+        Some(&cluster.creds.request_identity_public_key),
+        &Default::default(),
+    )?)
 }
 
 fn say(line: &str) {

@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive). Every command parses and validates all its input before
 //! it acts; each subcommand lives in its own file.
 
+pub mod bench;
 pub mod cluster;
 pub mod setup;
 
@@ -141,4 +142,7 @@ pub enum Command {
     /// Start, inspect, stop and clean the cluster.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Throughput benchmarks on the real cluster.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }

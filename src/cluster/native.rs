@@ -11,6 +11,7 @@ use super::spec::{ClusterSpec, NodeSpec, Runtime};
 use super::state::{ClusterState, ComponentState, OBJECT_STORE, POSTGRES, StateError};
 use crate::restate::admin::AdminClient;
 use crate::restate::ingress::IngressClient;
+use crate::service::server::BackgroundServer;
 use crate::tools::{ToolError, ToolPaths};
 use nix::sys::signal::Signal;
 use restate_sdk::prelude::Endpoint;
@@ -541,7 +542,7 @@ impl NativeCluster {
             self.spec.partitions
         ));
 
-        let probe = ProbeServer::start_if_free(&self.spec, endpoint).await?;
+        let probe = probe_server(&self.spec, endpoint).await?;
         self.register(deadline).await?;
         for (node, ingress) in self.spec.nodes.iter().zip(self.ingresses()) {
             self.wait_for(
@@ -739,7 +740,7 @@ impl NativeCluster {
                 .ok();
         let all_led = leadership.is_some_and(|l| l.complete());
         let probe = if all_led {
-            Some(ProbeServer::start_if_free(&self.spec, endpoint).await?)
+            Some(probe_server(&self.spec, endpoint).await?)
         } else {
             None
         };
@@ -787,43 +788,13 @@ impl NativeCluster {
     }
 }
 
-/// A handler server run only for the readiness probe, when no other server holds the port.
-struct ProbeServer {
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl ProbeServer {
-    async fn start_if_free(spec: &ClusterSpec, endpoint: Endpoint) -> Result<Self, NativeError> {
-        if !process::port_is_free(spec.handler_port) {
-            return Ok(Self {
-                shutdown: None,
-                task: None,
-            });
-        }
-        let addr = std::net::SocketAddr::new(
-            spec.bind_host
-                .parse()
-                .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
-            spec.handler_port,
-        );
-        let listener = crate::service::server::bind(addr).await?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(crate::service::server::serve(endpoint, listener, rx));
-        Ok(Self {
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+/// Serves `endpoint` on the handler port for a probe, unless something already listens there.
+async fn probe_server(spec: &ClusterSpec, endpoint: Endpoint) -> Result<BackgroundServer, NativeError> {
+    let addr = spec.handler_addr();
+    if !process::port_is_free(spec.handler_port) {
+        return Ok(BackgroundServer::none(addr));
     }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
-        }
-    }
+    Ok(BackgroundServer::start(addr, endpoint).await?)
 }
 
 fn check_same_shape(existing: &ClusterSpec, requested: &ClusterSpec) -> Result<(), NativeError> {

@@ -330,6 +330,15 @@ impl ClusterSpec {
         self.url(self.handler_port)
     }
 
+    /// Socket address the handler server binds.
+    pub fn handler_addr(&self) -> std::net::SocketAddr {
+        let ip = self
+            .bind_host
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        std::net::SocketAddr::new(ip, self.handler_port)
+    }
+
     /// The node with this name or 1-based id.
     pub fn node(&self, name_or_id: &str) -> Option<&NodeSpec> {
         self.nodes.iter().find(|n| {

@@ -1,10 +1,19 @@
 //! The embedded Restate handler server: the six stage services, the `classification` workflow and
 //! a `readiness` probe, served over HTTP/2 on 127.0.0.1.
 
+pub mod bench;
 pub mod readiness;
 pub mod server;
 
 use restate_sdk::prelude::Endpoint;
+use std::sync::Arc;
+
+/// Shared state the handlers are built with.
+#[derive(Debug, Clone, Default)]
+pub struct Handlers {
+    /// Completions of the benchmark ceiling workflow.
+    pub ceiling: Arc<bench::CompletionLog>,
+}
 
 /// Errors building the endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +25,11 @@ pub enum EndpointError {
 
 /// Builds the endpoint with every service. With `identity_public_key`, only requests signed by
 /// the cluster's private key are accepted (others get 401).
-pub fn endpoint(identity_public_key: Option<&str>) -> Result<Endpoint, EndpointError> {
-    let mut builder = Endpoint::builder().bind(readiness::Readiness);
+pub fn endpoint(identity_public_key: Option<&str>, handlers: &Handlers) -> Result<Endpoint, EndpointError> {
+    let mut builder = Endpoint::builder()
+        .bind(readiness::Readiness)
+        .bind(bench::NoopStage)
+        .bind(bench::CeilingWorkflow { completions: handlers.ceiling.clone() });
     if let Some(key) = identity_public_key {
         builder = builder
             .identity_key(key)

@@ -38,3 +38,36 @@ pub async fn serve(endpoint: Endpoint, listener: TcpListener, shutdown: impl Fut
         .serve_with_cancel(listener, shutdown)
         .await;
 }
+
+/// A handler server running on a background task until stopped.
+pub struct BackgroundServer {
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl BackgroundServer {
+    /// Binds `addr` and serves `endpoint` on a background task.
+    pub async fn start(addr: SocketAddr, endpoint: Endpoint) -> Result<Self, ServerError> {
+        let listener = bind(addr).await?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(endpoint, listener, rx));
+        Ok(Self { shutdown: Some(tx), task: Some(task), addr })
+    }
+
+    /// A handle that serves nothing (someone else already serves the port).
+    pub fn none(addr: SocketAddr) -> Self {
+        Self { shutdown: None, task: None, addr }
+    }
+
+    /// Stops accepting, drains in-flight requests (up to 10 s) and returns.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `bench`: throughput measurements on the real cluster, whose numbers go into
+//! docs/BENCHMARKS.md with the command that produced them.
+
+use crate::cli::cluster;
+use crate::config::Config;
+use crate::service::bench::{CEILING_WORKFLOW, payload};
+use crate::service::server::BackgroundServer;
+use crate::service::{Handlers, endpoint};
+use crate::submit::admission::Admission;
+use crate::submit::nodes::NodePool;
+use crate::submit::submitter::{SubmitOptions, SubmitStats, WorkItem, submit_all};
+use clap::{Args, Subcommand};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The engine's ceiling: N workflows of six no-op stage calls.
+    Ceiling(CeilingArgs),
+}
+
+/// Arguments of `bench ceiling`.
+#[derive(Debug, Clone, Args)]
+pub struct CeilingArgs {
+    /// Workflows to run.
+    #[arg(long, default_value_t = 2000)]
+    pub count: usize,
+    /// Most workflows in flight at once.
+    #[arg(long, default_value_t = 400)]
+    pub window: usize,
+    /// Concurrent submission requests.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+/// Result of one throughput measurement.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Throughput {
+    /// What was measured.
+    pub what: String,
+    /// Workflows completed.
+    pub completed: u64,
+    /// Wall time in seconds.
+    pub elapsed_s: f64,
+    /// Completed workflows per second.
+    pub per_second: f64,
+}
+
+/// Runs a benchmark subcommand.
+pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
+    match cmd {
+        BenchCommand::Ceiling(args) => {
+            let c = cluster::open(config)?;
+            cluster::start(&c, Duration::from_secs(180)).await?;
+            let handlers = Handlers::default();
+            let server = BackgroundServer::start(
+                c.spec.handler_addr(),
+                endpoint(Some(&c.creds.request_identity_public_key), &handlers)?,
+            )
+            .await?;
+            c.register(Instant::now() + Duration::from_secs(60)).await?;
+            let t = ceiling(&c, &handlers, args).await;
+            server.stop().await;
+            let t = t?;
+            println!("{}", serde_json::to_string(&t)?);
+            Ok(0)
+        }
+    }
+}
+
+/// Measures the ceiling on a running, registered cluster whose handlers are `handlers`.
+pub async fn ceiling(
+    c: &crate::cluster::native::NativeCluster,
+    handlers: &Handlers,
+    args: &CeilingArgs,
+) -> anyhow::Result<Throughput> {
+    let run = crate::cluster::credentials::random_token(8).to_lowercase();
+    let items: Vec<WorkItem> = (0..args.count)
+        .map(|i| WorkItem { key: format!("ceiling-{i}@{run}"), body: payload(i) })
+        .collect();
+    let pool = Arc::new(NodePool::new(
+        c.spec.nodes.iter().map(|n| n.name.clone()).zip(c.ingresses()).collect(),
+    ));
+    let admission = Arc::new(Admission::new(args.window));
+    let base = handlers.ceiling.count();
+    let started = Instant::now();
+    let cancel = CancellationToken::new();
+    let observer = {
+        let (admission, log, cancel) = (admission.clone(), handlers.ceiling.clone(), cancel.clone());
+        tokio::spawn(async move {
+            while !cancel.is_cancelled() {
+                admission.observe_completed(log.count() - base);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let report = submit_all(
+        pool,
+        admission.clone(),
+        items,
+        SubmitOptions {
+            service: CEILING_WORKFLOW.into(),
+            concurrency: args.concurrency,
+            request_timeout: Duration::from_secs(30),
+        },
+        Arc::new(SubmitStats::default()),
+        cancel.clone(),
+    )
+    .await;
+    if !report.rejected.is_empty() {
+        anyhow::bail!("{} ceiling submissions rejected, e.g. {:?}", report.rejected.len(), report.rejected[0]);
+    }
+    let target = args.count as u64;
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while handlers.ceiling.count() - base < target {
+        if Instant::now() > deadline {
+            anyhow::bail!("ceiling workflows did not all complete within 30 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    cancel.cancel();
+    let _ = observer.await;
+    Ok(Throughput {
+        what: format!("ceiling: workflow of {} no-op calls", crate::service::bench::CALLS),
+        completed: target,
+        elapsed_s: elapsed,
+        per_second: target as f64 / elapsed,
+    })
+}
