@@ -7,8 +7,10 @@
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod db;
+pub mod llm;
 pub mod pipeline;
 pub mod restate;
 pub mod service;
-pub mod tools;
 pub mod submit;
+pub mod tools;

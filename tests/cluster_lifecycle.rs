@@ -17,8 +17,11 @@ async fn serve_handlers(cluster: &TestCluster) -> tokio::sync::oneshot::Sender<(
     let creds = Credentials::load(&spec.dirs().credentials_file())
         .unwrap()
         .unwrap();
-    let endpoint =
-        restate_classify::service::endpoint(Some(&creds.request_identity_public_key), &Default::default()).unwrap();
+    let endpoint = restate_classify::service::endpoint(
+        Some(&creds.request_identity_public_key),
+        &Default::default(),
+    )
+    .unwrap();
     let addr = format!("127.0.0.1:{}", spec.handler_port).parse().unwrap();
     let listener = restate_classify::service::server::bind(addr).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -78,17 +78,26 @@ pub async fn ceiling(
 ) -> anyhow::Result<Throughput> {
     let run = crate::cluster::credentials::random_token(8).to_lowercase();
     let items: Vec<WorkItem> = (0..args.count)
-        .map(|i| WorkItem { key: format!("ceiling-{i}@{run}"), body: payload(i) })
+        .map(|i| WorkItem {
+            key: format!("ceiling-{i}@{run}"),
+            body: payload(i),
+        })
         .collect();
     let pool = Arc::new(NodePool::new(
-        c.spec.nodes.iter().map(|n| n.name.clone()).zip(c.ingresses()).collect(),
+        c.spec
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .zip(c.ingresses())
+            .collect(),
     ));
     let admission = Arc::new(Admission::new(args.window));
     let base = handlers.ceiling.count();
     let started = Instant::now();
     let cancel = CancellationToken::new();
     let observer = {
-        let (admission, log, cancel) = (admission.clone(), handlers.ceiling.clone(), cancel.clone());
+        let (admission, log, cancel) =
+            (admission.clone(), handlers.ceiling.clone(), cancel.clone());
         tokio::spawn(async move {
             while !cancel.is_cancelled() {
                 admission.observe_completed(log.count() - base);
@@ -110,7 +119,11 @@ pub async fn ceiling(
     )
     .await;
     if !report.rejected.is_empty() {
-        anyhow::bail!("{} ceiling submissions rejected, e.g. {:?}", report.rejected.len(), report.rejected[0]);
+        anyhow::bail!(
+            "{} ceiling submissions rejected, e.g. {:?}",
+            report.rejected.len(),
+            report.rejected[0]
+        );
     }
     let target = args.count as u64;
     let deadline = Instant::now() + Duration::from_secs(1800);
@@ -124,7 +137,10 @@ pub async fn ceiling(
     cancel.cancel();
     let _ = observer.await;
     Ok(Throughput {
-        what: format!("ceiling: workflow of {} no-op calls", crate::service::bench::CALLS),
+        what: format!(
+            "ceiling: workflow of {} no-op calls",
+            crate::service::bench::CALLS
+        ),
         completed: target,
         elapsed_s: elapsed,
         per_second: target as f64 / elapsed,

@@ -789,7 +789,10 @@ impl NativeCluster {
 }
 
 /// Serves `endpoint` on the handler port for a probe, unless something already listens there.
-async fn probe_server(spec: &ClusterSpec, endpoint: Endpoint) -> Result<BackgroundServer, NativeError> {
+async fn probe_server(
+    spec: &ClusterSpec,
+    endpoint: Endpoint,
+) -> Result<BackgroundServer, NativeError> {
     let addr = spec.handler_addr();
     if !process::port_is_free(spec.handler_port) {
         return Ok(BackgroundServer::none(addr));

@@ -4,3 +4,6 @@
 pub mod record;
 pub mod stage;
 pub mod taxonomy;
+
+/// Model name recorded for answers of the rules engine.
+pub const RULES_MODEL: &str = "rules-v1";

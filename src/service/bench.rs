@@ -44,7 +44,11 @@ pub struct NoopStage;
 impl NoopStage {
     /// Echo.
     #[handler(name = "run")]
-    async fn run(&self, _ctx: Context<'_>, input: Json<serde_json::Value>) -> HandlerResult<Json<serde_json::Value>> {
+    async fn run(
+        &self,
+        _ctx: Context<'_>,
+        input: Json<serde_json::Value>,
+    ) -> HandlerResult<Json<serde_json::Value>> {
         Ok(input)
     }
 }
@@ -59,7 +63,11 @@ pub struct CeilingWorkflow {
 impl CeilingWorkflow {
     /// Runs the six calls.
     #[handler(name = "run")]
-    async fn run(&self, ctx: WorkflowContext<'_>, input: Json<serde_json::Value>) -> HandlerResult<()> {
+    async fn run(
+        &self,
+        ctx: WorkflowContext<'_>,
+        input: Json<serde_json::Value>,
+    ) -> HandlerResult<()> {
         let mut v = input.into_inner();
         for _ in 0..CALLS {
             v = ctx

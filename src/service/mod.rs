@@ -25,11 +25,16 @@ pub enum EndpointError {
 
 /// Builds the endpoint with every service. With `identity_public_key`, only requests signed by
 /// the cluster's private key are accepted (others get 401).
-pub fn endpoint(identity_public_key: Option<&str>, handlers: &Handlers) -> Result<Endpoint, EndpointError> {
+pub fn endpoint(
+    identity_public_key: Option<&str>,
+    handlers: &Handlers,
+) -> Result<Endpoint, EndpointError> {
     let mut builder = Endpoint::builder()
         .bind(readiness::Readiness)
         .bind(bench::NoopStage)
-        .bind(bench::CeilingWorkflow { completions: handlers.ceiling.clone() });
+        .bind(bench::CeilingWorkflow {
+            completions: handlers.ceiling.clone(),
+        });
     if let Some(key) = identity_public_key {
         builder = builder
             .identity_key(key)

@@ -53,12 +53,20 @@ impl BackgroundServer {
         let listener = bind(addr).await?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(endpoint, listener, rx));
-        Ok(Self { shutdown: Some(tx), task: Some(task), addr })
+        Ok(Self {
+            shutdown: Some(tx),
+            task: Some(task),
+            addr,
+        })
     }
 
     /// A handle that serves nothing (someone else already serves the port).
     pub fn none(addr: SocketAddr) -> Self {
-        Self { shutdown: None, task: None, addr }
+        Self {
+            shutdown: None,
+            task: None,
+            addr,
+        }
     }
 
     /// Stops accepting, drains in-flight requests (up to 10 s) and returns.

@@ -91,9 +91,20 @@ mod tests {
         let a2 = a.clone();
         let third = tokio::spawn(async move { a2.admit().await });
         // The third must not get in while the window is full.
-        assert!(tokio::time::timeout(Duration::from_millis(100), async { while !third.is_finished() { tokio::task::yield_now().await } }).await.is_err());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), async {
+                while !third.is_finished() {
+                    tokio::task::yield_now().await
+                }
+            })
+            .await
+            .is_err()
+        );
         a.observe_completed(1);
-        tokio::time::timeout(Duration::from_secs(5), third).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), third)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(a.in_flight(), 2);
     }
 
@@ -105,7 +116,10 @@ mod tests {
         let waiter = tokio::spawn(async move { a2.admit().await });
         tokio::task::yield_now().await;
         a.set_window(2);
-        tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[test]

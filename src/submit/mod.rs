@@ -4,4 +4,5 @@
 
 pub mod admission;
 pub mod nodes;
+pub mod progress;
 pub mod submitter;

@@ -47,7 +47,10 @@ impl NodePool {
                     client,
                     submitted: AtomicU64::new(0),
                     failures: AtomicU64::new(0),
-                    health: Mutex::new(Health { benched_until: None, consecutive_failures: 0 }),
+                    health: Mutex::new(Health {
+                        benched_until: None,
+                        consecutive_failures: 0,
+                    }),
                 })
                 .collect(),
             next: AtomicUsize::new(0),
@@ -68,7 +71,11 @@ impl NodePool {
         let mut soonest = (start % n, Duration::MAX);
         for k in 0..n {
             let i = (start + k) % n;
-            let until = self.nodes[i].health.lock().map(|h| h.benched_until).unwrap_or(None);
+            let until = self.nodes[i]
+                .health
+                .lock()
+                .map(|h| h.benched_until)
+                .unwrap_or(None);
             match until {
                 None => return (i, Duration::ZERO),
                 Some(t) if t <= now => return (i, Duration::ZERO),
@@ -122,7 +129,12 @@ mod tests {
         let http = reqwest::Client::new();
         NodePool::new(
             (0..n)
-                .map(|i| (format!("n{i}"), IngressClient::new(http.clone(), format!("http://127.0.0.1:{}", 1000 + i))))
+                .map(|i| {
+                    (
+                        format!("n{i}"),
+                        IngressClient::new(http.clone(), format!("http://127.0.0.1:{}", 1000 + i)),
+                    )
+                })
                 .collect(),
         )
     }

@@ -103,7 +103,10 @@ pub async fn submit_all(
                     _ = admission.admit() => {}
                 }
                 if let Err(reason) = submit_one(&pool, &item, &opts, &stats, &cancel).await {
-                    rejected.lock().await.push(Rejected { key: item.key, reason });
+                    rejected.lock().await.push(Rejected {
+                        key: item.key,
+                        reason,
+                    });
                 }
             }
         });
@@ -139,7 +142,11 @@ async fn submit_one(
             }
         }
         let node = &pool.nodes()[i];
-        match node.client.send_workflow(&opts.service, &item.key, &item.body, opts.request_timeout).await {
+        match node
+            .client
+            .send_workflow(&opts.service, &item.key, &item.body, opts.request_timeout)
+            .await
+        {
             Ok(receipt) => {
                 pool.succeeded(i);
                 if receipt.status.as_deref() == Some("PreviouslyAccepted") {

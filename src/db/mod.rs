@@ -1,0 +1,4 @@
+//! PostgreSQL: results of classification runs.
+
+pub mod results;
+pub mod runs;

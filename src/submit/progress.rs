@@ -1,0 +1,177 @@
+//! Progress driven by stored completions (rows in `classifications`), never by submissions:
+//! an overall bar with rate and ETA, failures, in-flight, per-stage and per-node counts. On a
+//! terminal it uses indicatif; otherwise it prints a plain line every few seconds.
+
+use super::admission::Admission;
+use super::nodes::NodePool;
+use super::submitter::SubmitStats;
+use crate::db::results::{self, RunCounts};
+use crate::pipeline::stage::StageName;
+use deadpool_postgres::Pool;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Extra status lines from other parts (e.g. the LLM budget), refreshed with the bars.
+pub type ExtraLines = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
+/// What the progress display reads.
+#[derive(Clone)]
+pub struct ProgressSources {
+    /// Database with the run's rows.
+    pub db: Pool,
+    /// The run.
+    pub run_id: String,
+    /// Items in the run.
+    pub total: u64,
+    /// Admission window (fed with the completions observed here).
+    pub admission: Arc<Admission>,
+    /// Nodes, for per-node submissions.
+    pub nodes: Arc<NodePool>,
+    /// Submission counters.
+    pub stats: Arc<SubmitStats>,
+    /// Extra lines.
+    pub extra: Option<ExtraLines>,
+}
+
+/// Formats a duration as `1h02m03s` / `2m03s` / `4s`.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}
+
+fn stage_line(counts: &[(StageName, u64)]) -> String {
+    counts
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Polls stored completions until every item has an outcome or `cancel` fires; feeds the
+/// admission window; draws progress. Returns the last counts.
+pub async fn drive(src: ProgressSources, cancel: CancellationToken) -> RunCounts {
+    let tty = std::io::stderr().is_terminal();
+    let multi = MultiProgress::with_draw_target(if tty {
+        ProgressDrawTarget::stderr_with_hz(4)
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let bar = multi.add(ProgressBar::new(src.total));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:.bold} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} ({per_sec}, ETA {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("█▉▊▋▌▍▎▏ "),
+    );
+    bar.set_prefix("classified");
+    let status = multi.add(ProgressBar::new_spinner());
+    let stages = multi.add(ProgressBar::new_spinner());
+    let extra_bar = multi.add(ProgressBar::new_spinner());
+    let started = Instant::now();
+    let mut last_line = Instant::now() - Duration::from_secs(60);
+    let mut last = RunCounts {
+        total: src.total,
+        ..Default::default()
+    };
+    let mut stage_counts: Vec<(StageName, u64)> = Vec::new();
+    let mut tick = 0u64;
+    loop {
+        if let Ok(c) = results::run_counts(&src.db, &src.run_id).await {
+            last = c;
+            src.admission.observe_completed(c.done());
+        }
+        if tick.is_multiple_of(4)
+            && let Ok(s) = results::stage_counts(&src.db, &src.run_id).await
+        {
+            stage_counts = s;
+        }
+        tick += 1;
+        let done = last.done();
+        let nodes = src
+            .nodes
+            .distribution()
+            .iter()
+            .map(|(n, c)| format!("{n} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let line = format!(
+            "failed {} · in flight {} (window {}) · retries {} · submitted per node: {}",
+            last.failed,
+            src.admission.in_flight(),
+            src.admission.window(),
+            src.stats.retries.load(Ordering::Relaxed),
+            nodes
+        );
+        let extra = src
+            .extra
+            .as_ref()
+            .map(|f| f().join(" · "))
+            .unwrap_or_default();
+        if tty {
+            bar.set_position(done);
+            status.set_message(line);
+            stages.set_message(format!("stages: {}", stage_line(&stage_counts)));
+            extra_bar.set_message(extra);
+        } else if last_line.elapsed() >= Duration::from_secs(10) || done >= src.total {
+            last_line = Instant::now();
+            let elapsed = started.elapsed();
+            let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+            let eta = if rate > 0.0 && done < src.total {
+                human(Duration::from_secs_f64((src.total - done) as f64 / rate))
+            } else {
+                "-".into()
+            };
+            eprintln!(
+                "[{:>3}%] {done}/{} done ({} classified) in {} · {:.1}/s · ETA {eta} · {line}{}{}",
+                (done * 100).checked_div(src.total).unwrap_or(100),
+                src.total,
+                last.classified,
+                human(elapsed),
+                rate,
+                if stage_counts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · stages: {}", stage_line(&stage_counts))
+                },
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {extra}")
+                },
+            );
+        }
+        if done >= src.total || cancel.is_cancelled() {
+            break;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            _ = tokio::time::sleep(Duration::from_millis(if tty { 250 } else { 500 })) => {}
+        }
+    }
+    bar.finish_and_clear();
+    status.finish_and_clear();
+    stages.finish_and_clear();
+    extra_bar.finish_and_clear();
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_secs(4)), "4s");
+        assert_eq!(human(Duration::from_secs(123)), "2m03s");
+        assert_eq!(human(Duration::from_secs(3723)), "1h02m03s");
+    }
+}
