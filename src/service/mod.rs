@@ -1,9 +1,11 @@
 //! The embedded Restate handler server: the six stage services, the `classification` workflow and
 //! a `readiness` probe, served over HTTP/2 on 127.0.0.1.
 
+pub mod app;
 pub mod bench;
 pub mod readiness;
 pub mod server;
+pub mod stage_handler;
 
 use restate_sdk::prelude::Endpoint;
 use std::sync::Arc;

@@ -5,4 +5,5 @@
 pub mod admission;
 pub mod nodes;
 pub mod progress;
+pub mod run;
 pub mod submitter;

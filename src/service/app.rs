@@ -1,0 +1,20 @@
+//! What the handlers share: the database pool and who answers each stage.
+
+use crate::llm::Executor;
+use deadpool_postgres::Pool;
+use std::sync::Arc;
+
+/// Shared handler state.
+#[derive(Clone)]
+pub struct App {
+    /// Results and source records.
+    pub db: Pool,
+    /// Rules or LLM per stage.
+    pub executor: Arc<Executor>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("executor", &self.executor).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,75 @@
+//! The one body every LLM-capable stage service shares: answer (rules directly, or an LLM inside
+//! `ctx.run` so the answer is journaled and never paid twice), store the result idempotently,
+//! return it with its provenance.
+
+use super::app::App;
+use crate::db::results::{self, Provenance};
+use crate::llm::{Choice, Executor, StageOutcome};
+use crate::pipeline::stage::LlmStage;
+use restate_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Request to a stage service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageRequest<I> {
+    /// The run.
+    pub run_id: String,
+    /// The indicator.
+    pub indicator_id: String,
+    /// The stage input (compact; journaled).
+    pub input: I,
+}
+
+/// Reply of a stage service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageReply<O> {
+    /// The answer.
+    pub output: O,
+    /// Who produced it.
+    pub provenance: Provenance,
+}
+
+/// Retries of one LLM answer inside `ctx.run` before the stage gives up on the LLM (the executor
+/// already retries transport errors and invalid answers within one attempt).
+pub fn llm_retry_policy() -> RunRetryPolicy {
+    RunRetryPolicy::new()
+        .initial_delay(Duration::from_millis(500))
+        .exponentiation_factor(2.0)
+        .max_delay(Duration::from_secs(10))
+        .max_attempts(4)
+}
+
+/// Answers stage `S` for `req` and stores the result.
+pub async fn run_stage<S: LlmStage>(
+    ctx: &Context<'_>,
+    app: &App,
+    req: StageRequest<S::Input>,
+) -> HandlerResult<StageReply<S::Output>> {
+    let outcome: StageOutcome<S::Output> = match app.executor.choice(S::NAME) {
+        Choice::Rules => Executor::rules::<S>(&req.input),
+        Choice::Llm { .. } => {
+            let executor = app.executor.clone();
+            let input = req.input.clone();
+            let answered = ctx
+                .run(|| async move { Ok(Json(executor.answer::<S>(&input).await?)) })
+                .name(S::NAME.as_str())
+                .retry_policy(llm_retry_policy())
+                .await;
+            match answered {
+                Ok(a) => a.into_inner(),
+                // The LLM could not answer within its retries: the rules engine stands in and the
+                // stored provenance says so.
+                Err(e) => {
+                    tracing::warn!(stage = %S::NAME, indicator = %req.indicator_id, error = %e, "LLM gave up; using rules");
+                    let mut o = Executor::rules::<S>(&req.input);
+                    o.provenance.fallback = true;
+                    o
+                }
+            }
+        }
+    };
+    results::upsert_stage(&app.db, S::NAME, &req.run_id, &req.indicator_id, &outcome.output, &outcome.provenance)
+        .await?;
+    Ok(StageReply { output: outcome.output, provenance: outcome.provenance })
+}
