@@ -1,6 +1,10 @@
 //! Pure, synchronous classification logic: the taxonomy, the indicator record, the six stages and
 //! the rules engine. No I/O here; the service and LLM layers wrap it.
 
+mod countries;
+pub mod dates;
+pub mod facts;
 pub mod record;
 pub mod stage;
 pub mod taxonomy;
+pub mod text;
