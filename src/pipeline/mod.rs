@@ -4,7 +4,9 @@
 mod countries;
 pub mod dates;
 pub mod facts;
+pub mod normalization;
 pub mod record;
 pub mod stage;
 pub mod taxonomy;
 pub mod text;
+pub mod units;
