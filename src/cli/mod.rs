@@ -2,6 +2,7 @@
 //! it acts; each subcommand lives in its own file.
 
 pub mod cluster;
+pub mod eval;
 pub mod setup;
 
 use crate::cluster::spec::Runtime;
@@ -141,4 +142,6 @@ pub enum Command {
     /// Start, inspect, stop and clean the cluster.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Classify a labelled dataset offline and report per-field accuracy and confusions.
+    Eval(eval::EvalArgs),
 }
