@@ -18,7 +18,7 @@ use super::taxonomy::{
     IndicatorType, ReportingFrequency, TemporalAggregation, TimeBasis, UnitType,
 };
 use super::time_inference::{self, CumulativeSignal};
-use super::type_classification::never_currency;
+use super::type_classification::expected_currency;
 use super::view::IndicatorView;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -169,7 +169,7 @@ pub fn check(input: &ReviewInput) -> Vec<ReviewFlag> {
     }
 
     if view.unit_type != UnitType::Unknown {
-        let expected = view.currency_amount && !never_currency(d.indicator_type);
+        let expected = expected_currency(d.indicator_type, view);
         if expected != d.is_currency_denominated {
             flags.add(
                 F::IsCurrencyDenominated,

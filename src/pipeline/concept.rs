@@ -117,9 +117,16 @@ impl<'a> Cues<'a> {
             "change",
             "annual % growth",
         ];
+        let unitless = self.view.unit_type == UnitType::Unknown;
+        let change_word = self.name.has_any(&["change", "changes", "increase"])
+            && !self.name.has_any(&["change in", "changes in"]);
+        let price_word = self
+            .name
+            .has_any(&["prices", "price", "cpi", "ppi", "costs"]);
         self.name.has_any(NAME)
             || self.units.has_any(UNITS)
-            || (self.pct && self.name.has_any(&["change", "changes", "increase"]))
+            || (self.pct && change_word)
+            || (unitless && change_word && price_word)
     }
 
     /// The name relates the value to something else (so a bare "%" is not a growth rate).
@@ -137,6 +144,63 @@ impl<'a> Cues<'a> {
                 "utilization",
                 "utilisation",
             ])
+    }
+}
+
+/// Whether a concept is an amount of money by nature (used when the units are missing).
+pub fn monetary_concept(view: &IndicatorView, ty: IndicatorType) -> bool {
+    use IndicatorType as T;
+    let c = Cues::new(view);
+    let n = &c.name;
+    match ty {
+        T::Price => !n.has_any(&[
+            "interest", "rate", "exchange", "index", "yield", "2010", "2015",
+        ]),
+        T::Ratio => n.has_any(&["per capita", "per person", "per head"]) && !c.of_gdp(),
+        T::Flow | T::Stock | T::Balance | T::Threshold => {
+            !c.of_gdp()
+                && !n.has("ratio")
+                && n.has_any(&[
+                    "gdp",
+                    "gross domestic product",
+                    "gni",
+                    "revenue",
+                    "revenues",
+                    "spending",
+                    "expenditure",
+                    "expense",
+                    "debt",
+                    "loans",
+                    "credit",
+                    "deposits",
+                    "money supply",
+                    "m0",
+                    "m1",
+                    "m2",
+                    "m3",
+                    "balance sheet",
+                    "budget",
+                    "trade",
+                    "current account",
+                    "investment",
+                    "remittances",
+                    "exports",
+                    "imports",
+                    "income",
+                    "wages",
+                    "savings",
+                    "capital formation",
+                    "foreign exchange reserves",
+                    "reserves assets",
+                    "foreign reserves",
+                    "tax",
+                    "consumer spending",
+                    "inventories",
+                ])
+                && !c.pct
+                && !n.has_any(&["per 1 000", "gold", "tonnes", "barrels"])
+        }
+        _ => false,
     }
 }
 
@@ -509,6 +573,19 @@ fn change(c: &Cues) -> Option<Verdict> {
             0.75,
         );
     }
+    // Production or sales cannot be negative; without units, negative values mean growth.
+    if c.view.unit_type == UnitType::Unknown
+        && c.view.sign == SignPattern::Mixed
+        && !c.relative()
+        && c.name.has_any(LEVEL_GROWTH_WORDS)
+        && balance(c).is_none()
+    {
+        return Verdict::new(
+            IndicatorType::Rate,
+            "a level concept with negative values is its rate of change",
+            0.6,
+        );
+    }
     None
 }
 
@@ -575,6 +652,9 @@ fn composite_index(c: &Cues) -> Option<Verdict> {
         "diffusion",
     ]) {
         return Verdict::new(T::Index, "a composite index by construction", 0.85);
+    }
+    if c.name.has_any(&["score", "scores", "rating"]) && !c.pct && !c.money {
+        return Verdict::new(T::Index, "a score is a composite index", 0.75);
     }
     if c.name.has_any(&["rank", "ranking"]) {
         return Verdict::new(T::Index, "a rank derived from a composite score", 0.7);

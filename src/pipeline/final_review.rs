@@ -16,7 +16,7 @@ use super::orientation;
 use super::stage::{InvalidAnswer, LlmStage, Prompt, Stage, StageName};
 use super::taxonomy::{ReportingFrequency, TimeBasis};
 use super::time_inference::{self, CumulativeSignal};
-use super::type_classification::never_currency;
+use super::type_classification::expected_currency;
 use super::view::IndicatorView;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -143,8 +143,7 @@ impl Stage for FinalReviewStage {
             why.push((F::HeatMapOrientation, o.why.into()));
         }
         if can.contains(&F::IsCurrencyDenominated) {
-            fixed.is_currency_denominated =
-                view.currency_amount && !never_currency(fixed.indicator_type);
+            fixed.is_currency_denominated = expected_currency(fixed.indicator_type, view);
             why.push((
                 F::IsCurrencyDenominated,
                 "follows the units and the type".into(),

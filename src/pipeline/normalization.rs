@@ -115,10 +115,14 @@ impl Stage for NormalizationStage {
         let units_raw = input.units.as_deref().unwrap_or("").trim();
         let primary = read(units_raw);
         let hints = name_unit_hints(&input.name);
-        let from_name = hints
-            .iter()
-            .map(|h| (h, read(h)))
-            .find(|(_, r)| r.unit_type != UnitType::Unknown);
+        // Only unmistakable unit fragments count from a name: "(Year-to-Date)" or "(12-month)"
+        // qualify the concept and are not units.
+        let from_name = hints.iter().map(|h| (h, read(h))).find(|(_, r)| {
+            matches!(
+                r.unit_type,
+                UnitType::Percentage | UnitType::CurrencyAmount | UnitType::Index | UnitType::Rate
+            )
+        });
 
         let mut notes: Vec<String> = Vec::new();
         let column_currency = input.currency_code.as_deref().and_then(CurrencyCode::parse);
@@ -335,6 +339,12 @@ mod tests {
         assert_eq!(n.per.as_deref(), Some("gdp"));
         let n = norm("Population", None, None, None);
         assert_eq!(n.unit_type, UnitType::Unknown);
+        let n = norm("Crude Oil Production (Year-to-Date)", None, None, None);
+        assert_eq!(
+            n.unit_type,
+            UnitType::Unknown,
+            "a period qualifier is not a unit"
+        );
         assert!(n.confidence < 0.5);
     }
 

@@ -6,6 +6,7 @@
 
 use super::concept::Cues;
 use super::taxonomy::{HeatMapOrientation, IndicatorType};
+use super::text::Text;
 use super::view::IndicatorView;
 
 /// An orientation with the cue that decided it and a confidence.
@@ -123,6 +124,22 @@ const NEUTRAL_SUBJECTS: &[&str] = &[
     "population",
 ];
 
+/// Removes valuation qualifiers ("constant prices", "current prices") from a name.
+fn strip_valuation(name: &str) -> String {
+    let mut s = name.to_lowercase();
+    for q in [
+        "constant prices",
+        "current prices",
+        "constant price",
+        "current price",
+        "chained prices",
+        "prices of",
+    ] {
+        s = s.replace(q, " ");
+    }
+    s
+}
+
 /// The orientation for an indicator of type `ty`.
 pub fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
     use HeatMapOrientation::{HigherIsPositive as Higher, LowerIsPositive as Lower, Neutral};
@@ -167,8 +184,10 @@ pub fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
     if n.has_any(NEGATIVE) {
         return o(Lower, "less of this is better for welfare", 0.85);
     }
+    // "at constant/current prices" values a quantity; it is not a price measure.
+    let priced = Text::new(&strip_valuation(&view.name));
     let price_change = ty == T::Rate
-        && (n.has_any(&[
+        && priced.has_any(&[
             "inflation",
             "prices",
             "price",
@@ -177,7 +196,7 @@ pub fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
             "deflator",
             "cost",
             "costs",
-        ]));
+        ]);
     if price_change || n.has("inflation") {
         return o(Lower, "price stability: lower inflation is better", 0.85);
     }
@@ -295,6 +314,18 @@ mod tests {
             LowerIsPositive
         );
         assert_eq!(orient("GDP Growth Rate", "%", T::Rate), HigherIsPositive);
+        assert_eq!(
+            orient(
+                "GDP at Constant Prices, % Change",
+                "Percent change",
+                T::Rate
+            ),
+            HigherIsPositive
+        );
+        assert_eq!(
+            orient("Producer Prices Change", "%", T::Rate),
+            LowerIsPositive
+        );
         assert_eq!(orient("Imports", "USD Million", T::Flow), Neutral);
         assert_eq!(orient("Exports", "USD Million", T::Flow), HigherIsPositive);
         assert_eq!(orient("Interest Rate", "%", T::Price), Neutral);

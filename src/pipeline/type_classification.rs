@@ -92,6 +92,19 @@ pub fn never_currency(ty: IndicatorType) -> bool {
     )
 }
 
+/// Whether values of type `ty` are money: the units say so (and the type is not a proportion or
+/// change), or, when the units are missing, the concept is money by nature (a commodity price,
+/// GDP, debt, revenue…).
+pub fn expected_currency(ty: IndicatorType, view: &IndicatorView) -> bool {
+    if never_currency(ty) {
+        return false;
+    }
+    if view.unit_type == super::taxonomy::UnitType::Unknown {
+        return view.currency_amount || concept::monetary_concept(view, ty);
+    }
+    view.currency_amount
+}
+
 impl Stage for TypeClassificationStage {
     const NAME: StageName = StageName::TypeClassification;
     type Input = TypeInput;
@@ -103,7 +116,7 @@ impl Stage for TypeClassificationStage {
         let (temporal_aggregation, agg_why) =
             aggregation::temporal_aggregation(v.ty, view, input.is_cumulative);
         let o = orientation::orientation(v.ty, view);
-        let is_currency_denominated = view.currency_amount && !never_currency(v.ty);
+        let is_currency_denominated = expected_currency(v.ty, view);
         TypeOutput {
             indicator_type: v.ty,
             temporal_aggregation,
