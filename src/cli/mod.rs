@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod eval;
 pub mod setup;
 
 use crate::cluster::spec::Runtime;
@@ -145,4 +146,6 @@ pub enum Command {
     /// Throughput benchmarks on the real cluster.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Classify a labelled dataset offline and report per-field accuracy and confusions.
+    Eval(eval::EvalArgs),
 }
