@@ -28,6 +28,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Cluster(cmd) => cli::cluster::run(&config, cmd).await,
+        Command::Db(cmd) => cli::db::run(&config, cmd).await,
     }
 }
 
