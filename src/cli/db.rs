@@ -3,8 +3,11 @@
 use crate::config::Config;
 use crate::db::migrate::{self, MigrationState};
 use crate::db::{inspect, pool, target};
+use crate::import::progress::{ConsoleReporter, Progress, Unit};
+use crate::import::{self, Format, ImportOptions};
 use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use std::path::PathBuf;
 
 /// Database subcommands.
 #[derive(Debug, Subcommand)]
@@ -13,6 +16,34 @@ pub enum DbCommand {
     Init,
     /// Show migrations (applied, pending, changed) and row counts per table.
     Status(StatusArgs),
+    /// Import indicator records (JSON array, JSONL or CSV), upserting by id; bad rows are
+    /// reported and skipped.
+    Import(ImportArgs),
+}
+
+/// Arguments of `db import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    pub file: PathBuf,
+    /// Input format (default: from the file extension: .json, .jsonl/.ndjson, .csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Long-format sample values for a CSV import: a CSV with columns id,date,value.
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<PathBuf>,
+    /// Rows per upsert statement and transaction.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+    /// Skipped rows and notes to print before only counting them.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub show: usize,
+    /// Exit with status 3 when any row was skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `db status`.
@@ -30,6 +61,71 @@ async fn connect(
     let target = target::resolve(config)?;
     let pool = pool::connect(&target, &pool::PoolOptions::default()).await?;
     Ok((target, pool))
+}
+
+/// Applies pending migrations, telling which on stderr.
+async fn ensure_schema(pool: &deadpool_postgres::Pool) -> anyhow::Result<()> {
+    let applied = migrate::run_embedded(&mut pool.get().await?).await?;
+    if !applied.is_empty() {
+        eprintln!("applied migration(s): {}", applied.join(", "));
+    }
+    Ok(())
+}
+
+async fn import_file(config: &Config, args: &ImportArgs) -> anyhow::Result<i32> {
+    let opts = ImportOptions {
+        format: args.format,
+        samples: args.samples.clone(),
+        batch_size: args.batch_size as usize,
+        ..ImportOptions::default()
+    };
+    // Checked before connecting: a wrong path or format should not wait for the database.
+    let format = opts
+        .format
+        .or_else(|| Format::from_path(&args.file))
+        .ok_or_else(|| import::ImportError::UnknownFormat {
+            path: args.file.display().to_string(),
+        })?;
+    let size = std::fs::metadata(&args.file)
+        .map_err(|source| import::ImportError::Open {
+            path: args.file.display().to_string(),
+            source,
+        })?
+        .len();
+    let (target, pool) = connect(config).await?;
+    ensure_schema(&pool).await?;
+    eprintln!(
+        "importing {} ({format:?}) into {}",
+        args.file.display(),
+        target.display_url()
+    );
+    let progress = Progress::new("import", Some(size), Unit::Bytes);
+    let mut reporter = ConsoleReporter::new(progress, args.show);
+    let result = import::import_file(&pool, &args.file, &opts, &mut reporter).await;
+    reporter.finish();
+    if reporter.hidden_lines() > 0 {
+        eprintln!(
+            "  … and {} more skipped rows / notes not shown (--show N to see more)",
+            reporter.hidden_lines()
+        );
+    }
+    let summary = result?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{}: {summary} in {:.1}s",
+            args.file.display(),
+            summary.elapsed_ms as f64 / 1000.0
+        );
+    }
+    Ok(
+        if args.strict && summary.skipped + summary.bad_sample_rows > 0 {
+            3
+        } else {
+            0
+        },
+    )
 }
 
 /// Runs a db subcommand; returns the process exit code.
@@ -94,5 +190,6 @@ pub async fn run(config: &Config, cmd: &DbCommand) -> anyhow::Result<i32> {
                 .all(|m| m.state == MigrationState::Applied);
             Ok(if healthy { 0 } else { 1 })
         }
+        DbCommand::Import(args) => import_file(config, args).await,
     }
 }
