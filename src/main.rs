@@ -40,6 +40,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             let config = cli.global.config()?;
             cli::bench::run(&config, cmd).await
         }
+        Command::Db(cmd) => {
+            let config = cli.global.config()?;
+            cli::db::run(&config, cmd).await
+        }
     }
 }
 
