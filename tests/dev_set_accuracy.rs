@@ -178,3 +178,76 @@ fn eval_human_report_shows_accuracy_and_confusions() {
     assert!(stdout.contains("indicator_type"), "{stdout}");
     assert!(stdout.contains("Confusions"), "{stdout}");
 }
+
+/// Perturbations that must not matter much: the concept is in the name and units, not in the
+/// country, the case, the unit spelling, the samples or the description.
+fn perturb(records: &[eval::LabelledRecord], kind: &str) -> Vec<eval::LabelledRecord> {
+    let respell = |u: &str| -> String {
+        match u {
+            "%" => "percent".into(),
+            "% of GDP" => "percent of GDP".into(),
+            "points" => "Index Points".into(),
+            "USD Million" => "Millions of US Dollars".into(),
+            "Thousand" => "Thousands".into(),
+            "EUR Million" => "Million EUR".into(),
+            "USD Billion" => "Billions of USD".into(),
+            "Percent change" => "% change".into(),
+            other => other.into(),
+        }
+    };
+    records
+        .iter()
+        .cloned()
+        .map(|mut lr| {
+            let r = &mut lr.record;
+            match kind {
+                "no units" => {
+                    r.units = None;
+                    r.scale = None;
+                }
+                "country suffix" => r.name = format!("{} (Kenya)", r.name),
+                "lower-case name" => r.name = r.name.to_lowercase(),
+                "unit spelling" => r.units = r.units.as_deref().map(respell),
+                "no samples" => r.sample_values.clear(),
+                "no description" => r.description = None,
+                _ => unreachable!("unknown perturbation {kind}"),
+            }
+            lr
+        })
+        .collect()
+}
+
+#[test]
+fn perturbed_sets_stay_robust() {
+    const KINDS: [&str; 6] = [
+        "no units",
+        "country suffix",
+        "lower-case name",
+        "unit spelling",
+        "no samples",
+        "no description",
+    ];
+    for file in ["dev-set.json", "seed-target-check.json"] {
+        let text = std::fs::read_to_string(data(file)).expect("readable");
+        let records = eval::parse_dataset(&text).expect("parses");
+        let base = eval::evaluate(&records, classify_with_rules);
+        for kind in KINDS {
+            let r = eval::evaluate(&perturb(&records, kind), classify_with_rules);
+            let line: Vec<String> = EvalField::ALL
+                .iter()
+                .map(|f| format!("{f}={:.3}", r.accuracy(*f)))
+                .collect();
+            println!("{file:24} {kind:16} {}", line.join(" "));
+            for field in EvalField::ALL {
+                // Losing the units loses real information; everything else must not matter.
+                let slack = if kind == "no units" { 0.08 } else { 0.0 };
+                assert!(
+                    r.accuracy(field) + slack >= base.accuracy(field),
+                    "{file} / {kind}: {field} fell from {:.3} to {:.3}",
+                    base.accuracy(field),
+                    r.accuracy(field)
+                );
+            }
+        }
+    }
+}
