@@ -113,8 +113,9 @@ async fn import_file(config: &Config, args: &ImportArgs) -> anyhow::Result<i32> 
     let (target, pool) = connect(config).await?;
     ensure_schema(&pool).await?;
     eprintln!(
-        "importing {} ({format:?}) into {}",
+        "importing {} ({}) into {}",
         args.file.display(),
+        format.name(),
         target.display_url()
     );
     let progress = Progress::new("import", Some(size), Unit::Bytes);
@@ -179,7 +180,7 @@ async fn seed_dataset(config: &Config, args: &SeedArgs) -> anyhow::Result<i32> {
     ensure_schema(&pool).await?;
     eprintln!(
         "seeding {} synthetic series (seed {}) into {}",
-        args.count,
+        crate::import::progress::thousands(args.count as u64),
         args.seed,
         target.display_url()
     );
