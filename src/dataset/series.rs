@@ -30,6 +30,7 @@ fn pick_variant<'a>(ind: &'a Indicator, country: &Country, rng: &mut impl Rng) -
         .filter(|u| u.countries.is_empty() && u.weight > 0.0)
         .collect();
     let weights: Vec<f64> = open.iter().map(|u| u.weight).collect();
+    // Invariant: every catalog entry has an open variant (`catalog::problems`, unit-tested).
     open[pick(&weights, rng)]
 }
 
@@ -93,6 +94,7 @@ pub fn build(ind: &Indicator, country: &Country, rng: &mut impl Rng) -> Series {
     let variant = pick_variant(ind, country, rng);
     let model = variant.model.as_ref().unwrap_or(&ind.model);
     let tier = usize::from(country.tier.clamp(1, 4));
+    // Invariant: every catalog entry lists a frequency (`catalog::problems`, unit-tested).
     let freq = variant
         .frequency
         .unwrap_or_else(|| ind.frequencies[(tier - 1).min(ind.frequencies.len() - 1)]);
