@@ -5,10 +5,14 @@ use super::credentials::{Credentials, CredentialsError, write_private};
 use super::health::{self, ProbeError};
 use super::object_store::{self, ObjectStoreError, S3Target};
 use super::postgres::{self, PgTarget, PostgresError};
+use super::probe_server::ProbeServer;
 use super::process::{self, Launch, ProcessError};
 use super::restate_config;
 use super::spec::{ClusterSpec, NodeSpec, Runtime};
 use super::state::{ClusterState, ComponentState, OBJECT_STORE, POSTGRES, StateError};
+pub use super::status::{
+    ClusterStatus, DatabaseStatus, NodeStatus, ObjectStoreStatus, StartReport,
+};
 use crate::restate::admin::AdminClient;
 use crate::restate::ingress::IngressClient;
 use crate::tools::{ToolError, ToolPaths};
@@ -121,84 +125,6 @@ pub struct NativeCluster {
     /// Generated secrets.
     pub creds: Credentials,
     http: reqwest::Client,
-}
-
-/// Readiness of one Restate node.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct NodeStatus {
-    /// Node name.
-    pub name: String,
-    /// Ingress URL.
-    pub ingress: String,
-    /// Admin URL.
-    pub admin: String,
-    /// Process id, if started.
-    pub pid: Option<u32>,
-    /// Process alive.
-    pub alive: bool,
-    /// A real invocation through this node's ingress succeeded.
-    pub ready: bool,
-    /// Why not ready, if not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// Readiness of the object store.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ObjectStoreStatus {
-    /// S3 endpoint.
-    pub endpoint: String,
-    /// Process id, if started.
-    pub pid: Option<u32>,
-    /// The bucket answers to our credentials.
-    pub ready: bool,
-}
-
-/// Readiness of the database.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DatabaseStatus {
-    /// URL without password.
-    pub url: String,
-    /// Process id, if started.
-    pub pid: Option<u32>,
-    /// A query succeeded.
-    pub ready: bool,
-}
-
-/// The whole cluster's status, as `cluster status --json` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ClusterStatus {
-    /// Runtime.
-    pub runtime: Runtime,
-    /// Cluster name.
-    pub name: String,
-    /// State dir.
-    pub state_dir: String,
-    /// Nodes.
-    pub nodes: Vec<NodeStatus>,
-    /// Object store.
-    pub object_store: ObjectStoreStatus,
-    /// Database.
-    pub database: DatabaseStatus,
-    /// Partitions led / total, if the cluster answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partitions: Option<(u64, u64)>,
-}
-
-impl ClusterStatus {
-    /// Every component is ready.
-    pub fn all_ready(&self) -> bool {
-        self.nodes.iter().all(|n| n.ready) && self.object_store.ready && self.database.ready
-    }
-}
-
-/// What `start` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartReport {
-    /// Components started now.
-    pub started: Vec<String>,
-    /// Components that were already running.
-    pub already_running: Vec<String>,
 }
 
 /// Where a component's log goes and how to recognise its process.
@@ -772,45 +698,6 @@ impl NativeCluster {
             database,
             partitions: leadership.map(|l| (l.led, l.total)),
         })
-    }
-}
-
-/// A handler server run only for the readiness probe, when no other server holds the port.
-struct ProbeServer {
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl ProbeServer {
-    async fn start_if_free(spec: &ClusterSpec, endpoint: Endpoint) -> Result<Self, NativeError> {
-        if !process::port_is_free(spec.handler_port) {
-            return Ok(Self {
-                shutdown: None,
-                task: None,
-            });
-        }
-        let addr = std::net::SocketAddr::new(
-            spec.bind_host
-                .parse()
-                .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
-            spec.handler_port,
-        );
-        let listener = crate::service::server::bind(addr).await?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(crate::service::server::serve(endpoint, listener, rx));
-        Ok(Self {
-            shutdown: Some(tx),
-            task: Some(task),
-        })
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
-        }
     }
 }
 
