@@ -3,6 +3,8 @@
 
 pub mod container_spec;
 pub mod credentials;
+pub mod docker;
+pub mod docker_engine;
 pub mod health;
 pub mod native;
 pub mod object_store;
