@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod probe_server;
 pub mod process;
 pub mod restate_config;
+pub mod runtime;
 pub mod spec;
 pub mod state;
 pub mod status;
