@@ -28,6 +28,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Cluster(cmd) => cli::cluster::run(&config, cmd).await,
+        Command::Compose(args) => {
+            cli::compose::run(&config, args)?;
+            Ok(0)
+        }
     }
 }
 

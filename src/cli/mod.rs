@@ -2,6 +2,7 @@
 //! it acts; each subcommand lives in its own file.
 
 pub mod cluster;
+pub mod compose;
 pub mod setup;
 
 use crate::cluster::spec::Runtime;
@@ -152,4 +153,7 @@ pub enum Command {
     /// Start, inspect, stop and clean the cluster.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Print the docker compose file equivalent to `--runtime docker` for this spec
+    /// (`restate-classify compose > compose/docker-compose.cluster.yml`).
+    Compose(compose::ComposeArgs),
 }

@@ -60,6 +60,9 @@ pub const POSTGRES_SETTINGS: [&str; 3] = [
     "log_min_messages=warning",
 ];
 
+/// TimescaleDB phones home unless told not to (like `disable-telemetry` for Restate).
+pub const TIMESCALEDB_NO_TELEMETRY: &str = "timescaledb.telemetry_level=off";
+
 /// Compose variable holding the S3 access key (MinIO's root user).
 pub const ENV_MINIO_USER: &str = "MINIO_ROOT_USER";
 /// Compose variable holding the S3 secret key (MinIO's root password).
@@ -334,6 +337,7 @@ impl Builder<'_> {
             .chain(
                 POSTGRES_SETTINGS
                     .iter()
+                    .chain(&[TIMESCALEDB_NO_TELEMETRY])
                     .flat_map(|s| ["-c".into(), s.to_string()]),
             )
             .collect();
@@ -346,7 +350,6 @@ impl Builder<'_> {
             ("POSTGRES_DB".to_string(), db.database.clone()),
             // The server (and the image's init scripts) listen on the spec's port.
             ("PGPORT".to_string(), db.port.to_string()),
-            ("TIMESCALEDB_TELEMETRY".to_string(), "off".to_string()),
         ]);
         c.ports = self.ports(vec![(db.port, "PostgreSQL".into())]);
         c.volumes = vec![self.volume(&c.hostname, POSTGRES_DATA_DIR)];

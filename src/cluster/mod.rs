@@ -1,6 +1,7 @@
 //! The cluster lifecycle: a multi-node Restate cluster with its object store and database,
 //! described once as data ([`spec`]) and run by a runtime ([`native`]).
 
+pub mod compose;
 pub mod container_spec;
 pub mod credentials;
 pub mod docker;
