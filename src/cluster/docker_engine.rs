@@ -176,6 +176,13 @@ impl Engine {
     /// Connects to `DOCKER_HOST` (default `unix:///var/run/docker.sock`) and pings it.
     pub async fn connect() -> Result<Self, EngineError> {
         let (host, hint) = engine_address();
+        Self::connect_to(&host, hint).await
+    }
+
+    /// Connects to the engine at `host` (`unix://…` or `tcp://…`) and pings it; `hint` says in
+    /// errors where the address came from.
+    pub async fn connect_to(host: &str, hint: &'static str) -> Result<Self, EngineError> {
+        let host = host.to_string();
         let no_engine = |detail: String| EngineError::NoEngine {
             host: host.clone(),
             hint,

@@ -6,6 +6,8 @@ pub mod container_spec;
 pub mod credentials;
 pub mod docker;
 pub mod docker_engine;
+#[cfg(test)]
+pub(crate) mod fake_engine;
 pub mod health;
 pub mod native;
 pub mod object_store;
