@@ -136,6 +136,16 @@ pub enum DockerError {
         /// Why.
         source: crate::restate::RestateError,
     },
+    /// The handler bind address is not an address of this machine.
+    #[error(
+        "the handler server cannot listen on {addr}, where containers are meant to reach this machine ({source}); pass --handler-bind IP with an address of this machine that containers reach (rootless Docker: usually 127.0.0.1)"
+    )]
+    HandlerBindUnavailable {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// We cannot tell which address of this machine containers reach.
     #[error(
         "cannot tell which address containers reach this machine on (the engine's `bridge` network has no IPv4 gateway); pass --handler-bind IP (an address of this machine that containers can reach)"
@@ -159,6 +169,19 @@ pub enum DockerError {
         "{0} does not look like a restate-classify state dir (no cluster.json or credentials.json); not deleting it"
     )]
     NotAStateDir(String),
+}
+
+/// A handler bind address that is not this machine's (e.g. the bridge gateway of a rootless
+/// engine, which lives in another network namespace) gets a hint instead of a bare bind error.
+fn handler_bind_error(e: ServerError) -> DockerError {
+    match e {
+        ServerError::Bind { addr, source, .. }
+            if source.kind() == std::io::ErrorKind::AddrNotAvailable =>
+        {
+            DockerError::HandlerBindUnavailable { addr, source }
+        }
+        other => DockerError::Server(other),
+    }
 }
 
 /// One of our containers as the engine reports it.
@@ -393,12 +416,6 @@ impl DockerCluster {
                 source,
             })?;
         }
-        ClusterState {
-            runtime: Runtime::Docker,
-            spec: self.spec.clone(),
-            components: Default::default(),
-        }
-        .save(&dirs.cluster_file())?;
         self.write_identity_key()?;
         let containers = self.containers();
         let mut images: Vec<&str> = Vec::new();
@@ -410,6 +427,13 @@ impl DockerCluster {
         for image in images {
             self.engine.ensure_image(image, say).await?;
         }
+        // Recorded once the images are here: from now on this state dir is a docker cluster.
+        ClusterState {
+            runtime: Runtime::Docker,
+            spec: self.spec.clone(),
+            components: Default::default(),
+        }
+        .save(&dirs.cluster_file())?;
         self.ensure_network().await?;
         Ok(containers)
     }
@@ -501,6 +525,7 @@ impl DockerCluster {
             let same = labels.and_then(|l| l.get(LABEL_CONFIG_HASH))
                 == desired.labels.get(LABEL_CONFIG_HASH);
             if !same {
+                tracing::info!(container = %name, "configuration changed; recreating");
                 say(&format!(
                     "recreating {} ({name}): its configuration changed; its data volume is kept",
                     desired.component
@@ -549,6 +574,7 @@ impl DockerCluster {
             }
             .into());
         }
+        tracing::debug!(container = %name, created = create, "started");
         say(&format!("started {} (container {name})", desired.component));
         report.started.push(desired.component.clone());
         Ok(())
@@ -724,7 +750,9 @@ impl DockerCluster {
             self.spec.partitions
         ));
 
-        let probe = ProbeServer::start_if_free(&self.spec, endpoint).await?;
+        let probe = ProbeServer::start_if_free(&self.spec, endpoint)
+            .await
+            .map_err(handler_bind_error)?;
         let result = async {
             self.register(deadline).await?;
             for (node, ingress) in self.spec.nodes.iter().zip(self.ingresses()) {
@@ -843,6 +871,7 @@ impl DockerCluster {
                         .into());
                     }
                 }
+                tracing::debug!(container = %name, "stopped");
                 say(&format!("stopped {component} (container {name})"));
                 stopped.push(component);
             }
@@ -978,7 +1007,11 @@ impl DockerCluster {
         };
         let all_led = leadership.is_some_and(|l| l.complete());
         let probe = if all_led && self.spec.handler_bind.is_some() {
-            Some(ProbeServer::start_if_free(&self.spec, endpoint).await?)
+            Some(
+                ProbeServer::start_if_free(&self.spec, endpoint)
+                    .await
+                    .map_err(handler_bind_error)?,
+            )
         } else {
             None
         };
@@ -1406,6 +1439,42 @@ mod tests {
             "container restate-classify-t-restate-1 not running"
         );
         assert_eq!(json["object_store"]["ready"], false);
+    }
+
+    #[tokio::test]
+    async fn an_unusable_handler_bind_address_points_to_the_flag() {
+        // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
+        let spec = ClusterSpec::new(&SpecOptions {
+            runtime: Runtime::Docker,
+            handler_bind: Some("192.0.2.1".into()),
+            port_offset: free_offset(500),
+            ..SpecOptions::default()
+        })
+        .expect("spec");
+        let endpoint = crate::service::endpoint(None).expect("endpoint");
+        let err = match ProbeServer::start_if_free(&spec, endpoint).await {
+            Err(e) => handler_bind_error(e),
+            Ok(_) => panic!("bound a foreign address"),
+        };
+        assert!(
+            matches!(err, DockerError::HandlerBindUnavailable { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--handler-bind"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_first_pull_does_not_pin_the_state_dir_to_docker() {
+        let f = fixture(700).await;
+        f.fake.state().pull_error = Some("no route to registry".into());
+        assert!(up(&f, &mut Vec::new()).await.is_err());
+        assert!(!f.cluster.spec.dirs().cluster_file().exists());
+        f.fake.state().pull_error = None;
+        up(&f, &mut Vec::new()).await.expect("up");
+        let state = ClusterState::load(&f.cluster.spec.dirs().cluster_file())
+            .expect("load")
+            .expect("recorded");
+        assert_eq!(state.runtime, Runtime::Docker);
     }
 
     #[tokio::test]
