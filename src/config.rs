@@ -249,6 +249,21 @@ mod tests {
     }
 
     #[test]
+    fn runtime_and_handler_bind_come_from_the_file() {
+        let file = FileConfig::parse(
+            "cluster:\n  runtime: docker\n  handler-bind: 172.17.0.1\n",
+            Path::new("t.yaml"),
+        )
+        .unwrap();
+        let c = Config::layer(&file, &ClusterOverrides::default());
+        assert_eq!(c.runtime, Runtime::Docker);
+        let spec = c.spec().unwrap();
+        assert_eq!(spec.runtime, Runtime::Docker);
+        assert_eq!(spec.handler_bind_host(), "172.17.0.1");
+        assert_eq!(spec.handler_url(), "http://host.docker.internal:9080");
+    }
+
+    #[test]
     fn unknown_keys_are_errors_naming_the_file_and_line() {
         let err = FileConfig::parse("cluster:\n  nodez: 3\n", Path::new("my.yaml"))
             .unwrap_err()

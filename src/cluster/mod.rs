@@ -1,5 +1,7 @@
 //! The cluster lifecycle: a multi-node Restate cluster with its object store and database,
-//! described once as data ([`spec`]) and run by a runtime ([`native`]).
+//! described once as data ([`spec`]) and run by a runtime: [`native`] child processes or
+//! [`docker`] containers (described by [`container_spec`], also written out by [`compose`]),
+//! behind one handle, [`runtime::ClusterRuntime`].
 
 pub mod compose;
 pub mod container_spec;
