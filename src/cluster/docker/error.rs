@@ -132,6 +132,16 @@ pub enum DockerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The component has no container (never started, or cleaned).
+    #[error(
+        "cluster {cluster:?} has no container for {component} (not started yet, or cleaned); run `restate-classify cluster start`"
+    )]
+    NoContainer {
+        /// The component.
+        component: String,
+        /// The cluster.
+        cluster: String,
+    },
     /// A component name that is not part of this cluster.
     #[error("no component {0:?} in this cluster; components are: {1}")]
     UnknownComponent(String, String),

@@ -404,12 +404,17 @@ impl DockerCluster {
         Ok(Some(r.name.clone()))
     }
 
-    /// The last `lines` lines of a component's container output.
+    /// The last `lines` lines of a component's container output (only a container labelled as
+    /// this cluster's).
     pub async fn logs(&self, component: &str, lines: usize) -> Result<String, DockerError> {
-        Ok(self
-            .engine
-            .logs(&self.container_name(component), lines)
-            .await?)
+        let running = self.running().await?;
+        let container = running
+            .get(component)
+            .ok_or_else(|| DockerError::NoContainer {
+                component: component.into(),
+                cluster: self.spec.name.clone(),
+            })?;
+        Ok(self.engine.logs(&container.name, lines).await?)
     }
 
     /// Current status of every component, in the native runtime's shape (`pid` is the

@@ -344,6 +344,17 @@ async fn kill_and_logs_address_one_components_container() {
     assert_eq!(f.cluster.kill("restate-2").await.expect("kill again"), None);
     let logs = f.cluster.logs("postgres", 10).await.expect("logs");
     assert_eq!(logs, "log line of restate-classify-t-postgres");
+    // A same-named container that is not ours is never read.
+    let mut impostor = foreign(&[("owner", "someone")], true);
+    impostor.id = "not-ours".into();
+    f.fake
+        .state()
+        .containers
+        .insert("restate-classify-t-minio".into(), impostor);
+    assert!(matches!(
+        f.cluster.logs("object-store", 10).await,
+        Err(DockerError::NoContainer { .. })
+    ));
     assert!(matches!(
         f.cluster.component("restate-7"),
         Err(DockerError::UnknownComponent(..))
