@@ -52,12 +52,12 @@ pub struct Throughput {
 pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
     match cmd {
         BenchCommand::Ceiling(args) => {
-            let c = cluster::open(config)?;
+            let c = cluster::open(config).await?;
             cluster::start(&c, Duration::from_secs(180)).await?;
             let handlers = Handlers::default();
             let server = BackgroundServer::start(
-                c.spec.handler_addr(),
-                endpoint(Some(&c.creds.request_identity_public_key), &handlers)?,
+                c.spec().handler_addr(),
+                endpoint(Some(&c.creds().request_identity_public_key), &handlers)?,
             )
             .await?;
             c.register(Instant::now() + Duration::from_secs(60)).await?;
@@ -72,7 +72,7 @@ pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
 
 /// Measures the ceiling on a running, registered cluster whose handlers are `handlers`.
 pub async fn ceiling(
-    c: &crate::cluster::native::NativeCluster,
+    c: &crate::cluster::runtime::ClusterRuntime,
     handlers: &Handlers,
     args: &CeilingArgs,
 ) -> anyhow::Result<Throughput> {
@@ -84,7 +84,7 @@ pub async fn ceiling(
         })
         .collect();
     let pool = Arc::new(NodePool::new(
-        c.spec
+        c.spec()
             .nodes
             .iter()
             .map(|n| n.name.clone())

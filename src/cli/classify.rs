@@ -127,9 +127,9 @@ pub async fn run(
         .connect_timeout(Duration::from_secs(3))
         .build()?;
     let (nodes, admins, handler_url, identity, handler_addr) = if args.ingress.is_empty() {
-        let c = cluster::open(config)?;
+        let c = cluster::open(config).await?;
         let nodes: Vec<(String, IngressClient)> = c
-            .spec
+            .spec()
             .nodes
             .iter()
             .map(|n| n.name.clone())
@@ -138,9 +138,9 @@ pub async fn run(
         (
             nodes,
             c.admins(),
-            c.spec.handler_url(),
-            Some(c.creds.request_identity_public_key.clone()),
-            c.spec.handler_addr(),
+            c.spec().handler_url(),
+            Some(c.creds().request_identity_public_key.clone()),
+            c.spec().handler_addr(),
         )
     } else {
         let nodes = args
