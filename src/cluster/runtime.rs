@@ -53,6 +53,11 @@ pub enum ClusterError {
         /// The runtime asked for.
         requested: &'static str,
     },
+    /// The state dir holds something else than a cluster: never write into it or delete it.
+    #[error(
+        "{0} is not empty and is not a restate-classify state dir (no cluster.json or credentials.json); choose an empty or new --state-dir"
+    )]
+    ForeignStateDir(String),
     /// A log file could not be read.
     #[error("no log for {component} at {path}: {source}")]
     Log {
@@ -117,6 +122,9 @@ impl ClusterRuntime {
     /// says (a new cluster's credentials are created on first use).
     pub async fn open(config: &Config) -> Result<Self, ClusterError> {
         let state_dir = config.state_dir();
+        if crate::cluster::spec::StateDirs::new(&state_dir).is_foreign() {
+            return Err(ClusterError::ForeignStateDir(state_dir.display().to_string()));
+        }
         let recorded = ClusterState::load(&state_dir.join("cluster.json"))?.map(|s| s.runtime);
         let runtime = resolve_runtime(config.cluster.runtime, recorded, docker_engine_answers)
             .await

@@ -521,6 +521,13 @@ impl StateDirs {
             root: root.to_path_buf(),
         }
     }
+    /// A non-empty directory without our marker files: not ours to write into or delete.
+    pub fn is_foreign(&self) -> bool {
+        !self.cluster_file().exists()
+            && !self.credentials_file().exists()
+            && std::fs::read_dir(&self.root).is_ok_and(|mut d| d.next().is_some())
+    }
+
     /// `cluster.json`: what runs where.
     pub fn cluster_file(&self) -> PathBuf {
         self.root.join("cluster.json")
