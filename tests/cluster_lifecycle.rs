@@ -294,6 +294,13 @@ fn a_foreign_directory_is_never_used_or_deleted() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("not a restate-classify state dir"), "{err}");
     }
-    assert_eq!(std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(), "user data");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing may be written there");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(),
+        "user data"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing may be written there"
+    );
 }

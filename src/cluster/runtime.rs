@@ -123,7 +123,9 @@ impl ClusterRuntime {
     pub async fn open(config: &Config) -> Result<Self, ClusterError> {
         let state_dir = config.state_dir();
         if crate::cluster::spec::StateDirs::new(&state_dir).is_foreign() {
-            return Err(ClusterError::ForeignStateDir(state_dir.display().to_string()));
+            return Err(ClusterError::ForeignStateDir(
+                state_dir.display().to_string(),
+            ));
         }
         let recorded = ClusterState::load(&state_dir.join("cluster.json"))?.map(|s| s.runtime);
         let runtime = resolve_runtime(config.cluster.runtime, recorded, docker_engine_answers)
