@@ -85,7 +85,8 @@ pub struct ClassifyArgs {
 }
 
 impl ClassifyArgs {
-    fn profile(&self) -> Profile {
+    /// The throughput profile these flags select.
+    pub fn profile(&self) -> Profile {
         let mut p = if self.fast {
             FAST_PROFILE
         } else {
