@@ -93,16 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Restores the default SIGPIPE action so `restate-classify … | head` ends quietly instead of
-/// panicking on a closed stdout.
-fn default_sigpipe() {
-    use nix::sys::signal::{SigHandler, Signal, signal};
-    // SAFETY: called first thing in main, before any thread exists; SIG_DFL installs no handler code.
-    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
-}
-
 fn main() -> std::process::ExitCode {
-    default_sigpipe();
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -137,6 +137,26 @@ async fn three_node_cluster_lifecycle_survives_a_killed_node() {
 
     // kill -9 restate-2: the other two keep serving real invocations.
     let stop_handlers = serve_handlers(&cluster).await;
+    // Only requests signed by this cluster's nodes reach the handlers: an unsigned call is 401.
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let unsigned = h2
+        .post(format!(
+            "http://127.0.0.1:{}/invoke/readiness/ping",
+            spec.handler_port
+        ))
+        .header("content-type", "application/vnd.restate.invocation.v5")
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unsigned.status().as_u16(),
+        401,
+        "unsigned request must be refused"
+    );
     let victim = cluster.pid("restate-2").expect("restate-2 pid");
     cluster.ok(&["cluster", "kill", "restate-2"]);
     assert!(!process::is_alive(victim, "restate-server"));

@@ -114,17 +114,25 @@ pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
                 let t = ceiling(
                     &c,
                     &handlers,
-                    &CeilingArgs { count: total, window: profile.window, concurrency: profile.concurrency },
+                    &CeilingArgs {
+                        count: total,
+                        window: profile.window,
+                        concurrency: profile.concurrency,
+                    },
                 )
                 .await;
                 server.stop().await;
                 let t = t?;
-                eprintln!("ceiling: {} workflows in {:.1}s ({:.1}/s)", t.completed, t.elapsed_s, t.per_second);
+                eprintln!(
+                    "ceiling: {} workflows in {:.1}s ({:.1}/s)",
+                    t.completed, t.elapsed_s, t.per_second
+                );
                 Some(t)
             };
             let mut classify_args = args.classify.clone();
             classify_args.force = true;
-            let summary = crate::cli::classify::run(config, &classify_args, CancellationToken::new()).await?;
+            let summary =
+                crate::cli::classify::run(config, &classify_args, CancellationToken::new()).await?;
             let done = summary.classified + summary.failed;
             let pipeline = Throughput {
                 what: "pipeline: six stages, rules provider, results stored".into(),
@@ -132,8 +140,14 @@ pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
                 elapsed_s: summary.elapsed_s,
                 per_second: done as f64 / summary.elapsed_s.max(1e-9),
             };
-            let ratio = ceiling_t.as_ref().map(|c| pipeline.per_second / c.per_second);
-            let report = PipelineReport { ceiling: ceiling_t, pipeline, ratio };
+            let ratio = ceiling_t
+                .as_ref()
+                .map(|c| pipeline.per_second / c.per_second);
+            let report = PipelineReport {
+                ceiling: ceiling_t,
+                pipeline,
+                ratio,
+            };
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(if summary.failed > 0 { 1 } else { 0 })
         }

@@ -225,7 +225,8 @@ pub async fn run(
     Ok(summary?)
 }
 
-/// Registers the handler endpoint with `force` and checks every admin API lists it.
+/// Registers the handler endpoint with `force` and checks that every admin API that answers
+/// lists it (a node that is down gets the registration from the cluster when it rejoins).
 pub async fn register_everywhere(admins: &[AdminClient], uri: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = None;
@@ -252,7 +253,15 @@ pub async fn register_everywhere(admins: &[AdminClient], uri: &str) -> anyhow::R
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     loop {
-        let missing = crate::cluster::health::admins_missing_services(admins, &services).await;
+        let mut up = Vec::new();
+        for a in admins {
+            if a.healthy().await {
+                up.push(a.clone());
+            } else {
+                tracing::warn!(admin = %a.base(), "admin API not answering; it will learn the registration when it rejoins");
+            }
+        }
+        let missing = crate::cluster::health::admins_missing_services(&up, &services).await;
         if missing.is_empty() {
             return Ok(());
         }

@@ -374,6 +374,17 @@ impl NativeCluster {
             report.already_running.push(POSTGRES.into());
         } else {
             postgres::ensure_initialized(&self.spec, &self.creds, &self.tools.pg_bin_dir)?;
+            // Backends of a crashed postmaster still hold its shared memory; a new server
+            // refuses to start until they are gone.
+            let data_dir = postgres::data_dir(&self.spec);
+            for orphan in process::processes_in(&data_dir) {
+                tracing::warn!(
+                    pid = orphan,
+                    "killing a backend left behind by a crashed PostgreSQL"
+                );
+                process::kill_now(orphan, "")?;
+            }
+            postgres::remove_stale_lock(&data_dir);
             let launch =
                 postgres::launch(&self.spec, &self.tools.pg_bin_dir, self.log_file(POSTGRES));
             let pid = self.spawn(&mut state, POSTGRES, &launch)?;
@@ -382,8 +393,11 @@ impl NativeCluster {
         }
         let pg = self.pg_target();
         let remaining = deadline.saturating_duration_since(Instant::now());
-        pg.wait_and_create_database(remaining, &self.log_file(POSTGRES))
-            .await?;
+        let log = self.log_file(POSTGRES);
+        tokio::select! {
+            r = pg.wait_and_create_database(remaining, &log) => r?,
+            e = self.exits_early(POSTGRES) => return Err(e),
+        }
         say(&format!("PostgreSQL ready at {}", pg.display_url()));
 
         // 3. Restate nodes, all at once (they wait for each other to form the metadata quorum).
@@ -401,6 +415,25 @@ impl NativeCluster {
         // 4. Readiness.
         self.wait_ready(endpoint, deadline, say).await?;
         Ok(report)
+    }
+
+    /// Resolves (with the log's last lines) if `component` stops running; pending otherwise.
+    async fn exits_early(&self, component: &str) -> NativeError {
+        loop {
+            if let Ok(None) = self.running_pid(component) {
+                let log = self.log_file(component);
+                return NativeError::NotReady {
+                    what: component.to_string(),
+                    secs: 0,
+                    detail: format!(
+                        "the process exited; last log lines:\n{}",
+                        process::tail(&log, 8).unwrap_or_default()
+                    ),
+                    logs: log.display().to_string(),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     async fn wait_for<F, Fut>(
@@ -629,7 +662,7 @@ impl NativeCluster {
         let state = self.state()?;
         match state.components.get(component) {
             Some(c) if process::is_alive(c.pid, &c.program) => {
-                process::kill_now(c.pid, &c.program)?;
+                process::kill_group(c.pid, &c.program)?;
                 Ok(Some(c.pid))
             }
             _ => Ok(None),

@@ -333,6 +333,29 @@ fn chown_tree(root: &Path, user: &str) -> Result<(), PostgresError> {
     }
 }
 
+/// Removes `postmaster.pid` when the postmaster it names is gone. A killed postmaster whose
+/// parent has exited can linger as a zombie where PID 1 does not reap (containers), and
+/// PostgreSQL takes a zombie's pid for a running server and refuses to start.
+pub fn remove_stale_lock(data_dir: &Path) {
+    let lock = data_dir.join("postmaster.pid");
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return;
+    };
+    let pid = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<u32>().ok());
+    if let Some(pid) = pid
+        && !super::process::is_alive(pid, "postgres")
+    {
+        tracing::warn!(
+            pid,
+            "removing the lock file of a PostgreSQL server that is gone"
+        );
+        let _ = std::fs::remove_file(&lock);
+    }
+}
+
 /// The `postgres` server process: TCP on 127.0.0.1 only, no unix socket, durable commits.
 pub fn launch(spec: &ClusterSpec, pg_bin: &Path, log: PathBuf) -> Launch {
     let data = data_dir(spec);

@@ -172,6 +172,36 @@ pub fn kill_now(pid: u32, expect: &str) -> Result<(), ProcessError> {
     terminate(pid, expect, Signal::SIGKILL, Duration::from_secs(5)).map(|_| ())
 }
 
+/// SIGKILLs a component's whole process group (it leads one: spawned with its own group), as a
+/// machine crash would: a server's worker processes die with it.
+pub fn kill_group(pid: u32, expect: &str) -> Result<(), ProcessError> {
+    if !is_alive(pid, expect) {
+        return Ok(());
+    }
+    match nix::sys::signal::killpg(Pid::from_raw(pid as i32), Signal::SIGKILL) {
+        Ok(()) | Err(nix::Error::ESRCH) => {}
+        Err(source) => return Err(ProcessError::Signal { pid, source }),
+    }
+    kill_now(pid, expect)
+}
+
+/// Live processes whose working directory is `dir` (e.g. PostgreSQL backends left behind by a
+/// crashed postmaster: they run in the data directory).
+pub fn processes_in(dir: &Path) -> Vec<u32> {
+    let Ok(want) = std::fs::canonicalize(dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == want))
+        .filter(|pid| is_alive(*pid, ""))
+        .collect()
+}
+
 /// Whether a TCP port on 127.0.0.1 can be bound right now.
 pub fn port_is_free(port: u16) -> bool {
     TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).is_ok()
