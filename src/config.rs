@@ -82,6 +82,8 @@ pub struct FileConfig {
     pub cluster: ClusterSection,
     /// Where external programs are.
     pub tools: ToolsSection,
+    /// LLM providers, budgets, cache and prices (see `llm::config`).
+    pub llm: crate::llm::LlmSection,
 }
 
 impl FileConfig {

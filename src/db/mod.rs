@@ -1,4 +1,5 @@
 //! PostgreSQL: results of classification runs.
 
+pub mod llm;
 pub mod results;
 pub mod runs;
