@@ -72,6 +72,7 @@ impl Anthropic {
         let mut builder = self
             .http
             .post(url)
+            .timeout(self.settings.timeout)
             .header("anthropic-version", &self.settings.version)
             .json(&self.request_body(&req));
         if let Some(k) = key {

@@ -104,7 +104,11 @@ impl OpenAi {
     async fn call(&self, req: CompletionRequest<'_>) -> Result<Completion, ProviderError> {
         let key = self.settings.api_key.as_ref();
         let red = |t: &str| redact(key, t);
-        let mut builder = self.http.post(self.url()).json(&self.request_body(&req));
+        let mut builder = self
+            .http
+            .post(self.url())
+            .timeout(self.settings.timeout)
+            .json(&self.request_body(&req));
         if let Some(k) = key {
             builder = match self.settings.auth {
                 OpenAiAuth::Bearer => builder.bearer_auth(k.expose()),
