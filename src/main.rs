@@ -29,6 +29,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Cluster(cmd) => cli::cluster::run(&config, cmd).await,
         Command::Bench(cmd) => cli::bench::run(&config, cmd).await,
+        Command::LlmSim(args) => cli::llm_sim::run(args).await,
     }
 }
 

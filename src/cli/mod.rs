@@ -3,6 +3,8 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod llm_args;
+pub mod llm_sim;
 pub mod setup;
 
 use crate::cluster::spec::Runtime;
@@ -145,4 +147,7 @@ pub enum Command {
     /// Throughput benchmarks on the real cluster.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run an OpenAI/Anthropic-compatible LLM API simulator (rate limits, faults, latency;
+    /// answers from the rules engine) to rehearse and benchmark at zero cost.
+    LlmSim(llm_sim::LlmSimArgs),
 }
