@@ -6,6 +6,7 @@
 
 use crate::cluster::spec::{ClusterSpec, Runtime, SpecError, SpecOptions, default_state_dir};
 use crate::cluster::state::{ClusterState, StateError};
+use crate::db::target::DatabaseUrl;
 use crate::tools::ToolOptions;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,15 @@ pub struct ToolsSection {
     pub pg_bin_dir: Option<PathBuf>,
 }
 
+/// The `database:` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DatabaseSection {
+    /// An external PostgreSQL (URL or key=value string); without it the cluster's own database
+    /// is used. May hold a password: it is never printed.
+    pub url: Option<DatabaseUrl>,
+}
+
 /// The YAML file's schema.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -82,6 +92,8 @@ pub struct FileConfig {
     pub cluster: ClusterSection,
     /// Where external programs are.
     pub tools: ToolsSection,
+    /// Which database to use.
+    pub database: DatabaseSection,
     /// LLM providers, budgets, cache and prices (see `llm::config`).
     pub llm: crate::llm::LlmSection,
 }
@@ -120,6 +132,8 @@ pub struct ClusterOverrides {
     pub cluster: ClusterSection,
     /// From flags/env.
     pub tools: ToolsSection,
+    /// From flags/env.
+    pub database: DatabaseSection,
 }
 
 /// The resolved configuration the commands use.
@@ -131,6 +145,8 @@ pub struct Config {
     pub tools: ToolOptions,
     /// Runtime.
     pub runtime: Runtime,
+    /// External database, if any (else the cluster's own; see [`crate::db::target::resolve`]).
+    pub database_url: Option<DatabaseUrl>,
 }
 
 fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
@@ -158,10 +174,12 @@ impl Config {
             pg_bin_dir: pick(&t.pg_bin_dir, &ft.pg_bin_dir),
         };
         let runtime = cluster.runtime.unwrap_or(Runtime::Native);
+        let database_url = pick(&overrides.database.url, &file.database.url);
         Self {
             cluster,
             tools,
             runtime,
+            database_url,
         }
     }
 

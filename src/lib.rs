@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod db;
+pub mod import;
 pub mod llm;
 pub mod pipeline;
 pub mod restate;

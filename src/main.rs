@@ -21,14 +21,30 @@ fn init_tracing(verbose: u8) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
-    let config = cli.global.config()?;
     match &cli.command {
+        // Offline: needs no cluster configuration.
+        Command::Eval(args) => {
+            cli::eval::run(args)?;
+            Ok(0)
+        }
         Command::Setup(args) => {
+            let config = cli.global.config()?;
             cli::setup::run(&config, args)?;
             Ok(0)
         }
-        Command::Cluster(cmd) => cli::cluster::run(&config, cmd).await,
-        Command::Bench(cmd) => cli::bench::run(&config, cmd).await,
+        Command::Cluster(cmd) => {
+            let config = cli.global.config()?;
+            cli::cluster::run(&config, cmd).await
+        }
+        Command::Bench(cmd) => {
+            let config = cli.global.config()?;
+            cli::bench::run(&config, cmd).await
+        }
+        Command::Db(cmd) => {
+            let config = cli.global.config()?;
+            cli::db::run(&config, cmd).await
+        }
+        // Needs no configuration: a local simulator.
         Command::LlmSim(args) => cli::llm_sim::run(args).await,
     }
 }

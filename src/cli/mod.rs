@@ -3,14 +3,18 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod db;
+pub mod eval;
 pub mod llm_args;
 pub mod llm_sim;
 pub mod setup;
 
 use crate::cluster::spec::Runtime;
 use crate::config::{
-    ClusterOverrides, ClusterSection, Config, ConfigError, FileConfig, ToolsSection,
+    ClusterOverrides, ClusterSection, Config, ConfigError, DatabaseSection, FileConfig,
+    ToolsSection,
 };
+use crate::db::target::DatabaseUrl;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -106,6 +110,16 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub pg_bin_dir: Option<PathBuf>,
+    /// External PostgreSQL (postgres://user:password@host:port/db) instead of the cluster's own
+    /// database. Never printed.
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<DatabaseUrl>,
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -131,6 +145,9 @@ impl GlobalArgs {
                 weed: self.weed_bin.clone(),
                 pg_bin_dir: self.pg_bin_dir.clone(),
             },
+            database: DatabaseSection {
+                url: self.database_url.clone(),
+            },
         };
         Ok(Config::layer(&file, &overrides))
     }
@@ -147,6 +164,11 @@ pub enum Command {
     /// Throughput benchmarks on the real cluster.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Classify a labelled dataset offline and report per-field accuracy and confusions.
+    Eval(eval::EvalArgs),
+    /// Create the schema, import indicator files, load the bundled dataset, show what is stored.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Run an OpenAI/Anthropic-compatible LLM API simulator (rate limits, faults, latency;
     /// answers from the rules engine) to rehearse and benchmark at zero cost.
     LlmSim(llm_sim::LlmSimArgs),

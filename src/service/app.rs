@@ -15,6 +15,8 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("executor", &self.executor).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("executor", &self.executor)
+            .finish_non_exhaustive()
     }
 }

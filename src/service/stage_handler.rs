@@ -69,7 +69,17 @@ pub async fn run_stage<S: LlmStage>(
             }
         }
     };
-    results::upsert_stage(&app.db, S::NAME, &req.run_id, &req.indicator_id, &outcome.output, &outcome.provenance)
-        .await?;
-    Ok(StageReply { output: outcome.output, provenance: outcome.provenance })
+    results::upsert_stage(
+        &app.db,
+        S::NAME,
+        &req.run_id,
+        &req.indicator_id,
+        &outcome.output,
+        &outcome.provenance,
+    )
+    .await?;
+    Ok(StageReply {
+        output: outcome.output,
+        provenance: outcome.provenance,
+    })
 }

@@ -103,7 +103,11 @@ pub enum RunError {
 
 /// Runs (or resumes) a classification run until every item has a stored outcome, or until
 /// `cancel` fires (then the run is left `interrupted`, to be resumed).
-pub async fn classify(deps: &RunDeps, opts: &RunOptions, cancel: CancellationToken) -> Result<RunSummary, RunError> {
+pub async fn classify(
+    deps: &RunDeps,
+    opts: &RunOptions,
+    cancel: CancellationToken,
+) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let fresh = opts.selection.force || opts.selection.retry_failed;
     let (run_id, resumed) = match (fresh, runs::unfinished_run(&deps.db).await?) {
@@ -158,21 +162,33 @@ pub async fn classify(deps: &RunDeps, opts: &RunOptions, cancel: CancellationTok
         .iter()
         .map(|id| WorkItem {
             key: workflow_key(id, &run_id),
-            body: serde_json::json!(WorkflowRequest { indicator_id: id.clone(), run_id: run_id.clone() }),
+            body: serde_json::json!(WorkflowRequest {
+                indicator_id: id.clone(),
+                run_id: run_id.clone()
+            }),
         })
         .collect();
     let report: SubmitReport = submit_all(
         deps.nodes.clone(),
         deps.admission.clone(),
         items,
-        SubmitOptions { service: WORKFLOW.into(), concurrency: opts.concurrency, request_timeout: Duration::from_secs(30) },
+        SubmitOptions {
+            service: WORKFLOW.into(),
+            concurrency: opts.concurrency,
+            request_timeout: Duration::from_secs(30),
+        },
         stats,
         cancel.clone(),
     )
     .await;
     // A submission the cluster refused for good is stored as a failure with its reason.
     for r in &report.rejected {
-        let indicator_id = r.key.rsplit_once('@').map(|(i, _)| i).unwrap_or(&r.key).to_string();
+        let indicator_id = r
+            .key
+            .rsplit_once('@')
+            .map(|(i, _)| i)
+            .unwrap_or(&r.key)
+            .to_string();
         results::upsert_classification(
             &deps.db,
             &ClassificationRow {
@@ -189,7 +205,16 @@ pub async fn classify(deps: &RunDeps, opts: &RunOptions, cancel: CancellationTok
     }
     let last = progress.await.unwrap_or_default();
     let interrupted = cancel.is_cancelled() && last.done() < counts.total;
-    let final_counts = runs::finish_run(&deps.db, &run_id, if interrupted { "interrupted" } else { "completed" }).await?;
+    let final_counts = runs::finish_run(
+        &deps.db,
+        &run_id,
+        if interrupted {
+            "interrupted"
+        } else {
+            "completed"
+        },
+    )
+    .await?;
     let failures = runs::failures(&deps.db, &run_id, 20).await?;
     Ok(RunSummary {
         run_id,
@@ -213,6 +238,9 @@ mod tests {
 
     #[test]
     fn keys_combine_indicator_and_run() {
-        assert_eq!(workflow_key("NY.GDP.MKTP.CD_USA", "r1"), "NY.GDP.MKTP.CD_USA@r1");
+        assert_eq!(
+            workflow_key("NY.GDP.MKTP.CD_USA", "r1"),
+            "NY.GDP.MKTP.CD_USA@r1"
+        );
     }
 }

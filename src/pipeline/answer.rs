@@ -1,0 +1,211 @@
+//! Shared pieces of the LLM-facing side of the stages: strict-mode JSON Schemas, the fenced user
+//! message, and a reader that validates an answer object field by field with precise reasons.
+
+use super::stage::{INPUT_FENCE_CLOSE, INPUT_FENCE_OPEN, InvalidAnswer, Prompt, StageName};
+use super::taxonomy::NotInTaxonomy;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use std::str::FromStr;
+
+/// A strict-mode object schema: every property required, no others allowed.
+pub fn object_schema(properties: Vec<(&str, Value)>) -> Value {
+    let required: Vec<Value> = properties.iter().map(|(k, _)| json!(k)).collect();
+    let props: Map<String, Value> = properties
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    json!({
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+/// A string enum schema.
+pub fn enum_schema(names: &[&str], description: &str) -> Value {
+    json!({ "type": "string", "enum": names, "description": description })
+}
+
+/// The confidence property.
+pub fn confidence_schema() -> Value {
+    json!({ "type": "number", "description": "confidence between 0 and 1" })
+}
+
+/// The reasoning property.
+pub fn reasoning_schema() -> Value {
+    json!({ "type": "string", "description": "one short sentence explaining the decision" })
+}
+
+/// Serialises a stage input compactly (deterministic field order, no newlines).
+pub fn input_json<T: Serialize>(input: &T) -> String {
+    serde_json::to_string(input).unwrap_or_else(|e| {
+        // Stage inputs are plain structs of strings, enums and bools; this cannot happen.
+        tracing::error!(error = %e, "stage input failed to serialise");
+        "null".into()
+    })
+}
+
+/// Builds a prompt whose user message is `task` followed by the fenced input.
+pub fn prompt<T: Serialize>(
+    stage: StageName,
+    system: String,
+    task: &str,
+    input: &T,
+    schema: Value,
+) -> Prompt {
+    let user = format!(
+        "{task}\nAnswer with one JSON object matching the response schema.\n\nIndicator:\n{INPUT_FENCE_OPEN}{}{INPUT_FENCE_CLOSE}",
+        input_json(input)
+    );
+    Prompt {
+        stage,
+        system,
+        user,
+        schema,
+    }
+}
+
+/// Reads and validates an answer object.
+pub struct AnswerReader<'a> {
+    stage: StageName,
+    obj: &'a Map<String, Value>,
+    seen: Vec<&'static str>,
+}
+
+impl<'a> AnswerReader<'a> {
+    /// Starts reading; the answer must be a JSON object.
+    pub fn new(stage: StageName, answer: &'a Value) -> Result<Self, InvalidAnswer> {
+        let obj = answer.as_object().ok_or_else(|| {
+            invalid(
+                stage,
+                format!("expected a JSON object, got {}", kind(answer)),
+            )
+        })?;
+        Ok(AnswerReader {
+            stage,
+            obj,
+            seen: Vec::new(),
+        })
+    }
+
+    /// An error for this stage.
+    pub fn error(&self, reason: impl Into<String>) -> InvalidAnswer {
+        invalid(self.stage, reason)
+    }
+
+    fn field(&mut self, name: &'static str) -> Result<&'a Value, InvalidAnswer> {
+        self.seen.push(name);
+        self.obj
+            .get(name)
+            .ok_or_else(|| invalid(self.stage, format!("missing field \"{name}\"")))
+    }
+
+    /// A taxonomy enum field.
+    pub fn taxonomy<T: FromStr<Err = NotInTaxonomy>>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<T, InvalidAnswer> {
+        let v = self.field(name)?;
+        let s = v.as_str().ok_or_else(|| {
+            invalid(
+                self.stage,
+                format!("\"{name}\" must be a string, got {}", kind(v)),
+            )
+        })?;
+        s.parse::<T>()
+            .map_err(|e| invalid(self.stage, format!("\"{name}\": {e}")))
+    }
+
+    /// A boolean field.
+    pub fn boolean(&mut self, name: &'static str) -> Result<bool, InvalidAnswer> {
+        let v = self.field(name)?;
+        v.as_bool().ok_or_else(|| {
+            invalid(
+                self.stage,
+                format!("\"{name}\" must be true or false, got {}", kind(v)),
+            )
+        })
+    }
+
+    /// An array field.
+    pub fn array(&mut self, name: &'static str) -> Result<&'a Vec<Value>, InvalidAnswer> {
+        let v = self.field(name)?;
+        v.as_array().ok_or_else(|| {
+            invalid(
+                self.stage,
+                format!("\"{name}\" must be an array, got {}", kind(v)),
+            )
+        })
+    }
+
+    /// The `confidence` field: a number in 0..=1.
+    pub fn confidence(&mut self) -> Result<f64, InvalidAnswer> {
+        let v = self.field("confidence")?;
+        let c = v.as_f64().ok_or_else(|| {
+            invalid(
+                self.stage,
+                format!("\"confidence\" must be a number, got {}", kind(v)),
+            )
+        })?;
+        if !(0.0..=1.0).contains(&c) {
+            return Err(invalid(
+                self.stage,
+                format!("\"confidence\" must be between 0 and 1, got {c}"),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The `reasoning` field: a non-blank string.
+    pub fn reasoning(&mut self) -> Result<String, InvalidAnswer> {
+        let v = self.field("reasoning")?;
+        let s = v.as_str().ok_or_else(|| {
+            invalid(
+                self.stage,
+                format!("\"reasoning\" must be a string, got {}", kind(v)),
+            )
+        })?;
+        if s.trim().is_empty() {
+            return Err(invalid(self.stage, "\"reasoning\" is empty"));
+        }
+        Ok(s.to_string())
+    }
+
+    /// Rejects fields the schema does not have.
+    pub fn finish(self) -> Result<(), InvalidAnswer> {
+        match self.obj.keys().find(|k| !self.seen.contains(&k.as_str())) {
+            Some(extra) => Err(invalid(self.stage, format!("unexpected field \"{extra}\""))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An [`InvalidAnswer`] for `stage`.
+pub fn invalid(stage: StageName, reason: impl Into<String>) -> InvalidAnswer {
+    InvalidAnswer {
+        stage,
+        reason: reason.into(),
+    }
+}
+
+/// The JSON kind of a value, for error messages.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Bullet list of enum members with one-line meanings, for system prompts.
+pub fn bullets(items: &[(&str, &str)]) -> String {
+    items
+        .iter()
+        .map(|(k, v)| format!("- {k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
