@@ -363,3 +363,57 @@ async fn stats_and_models_endpoints_say_simulator() {
     assert_eq!(stats["simulator"], "llm-sim");
     assert_eq!(stats["requests"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_stages_through_the_simulator_give_the_rules_answers_with_and_without_cache() {
+    use restate_classify::llm::classify::classify_record;
+    use restate_classify::pipeline::{classify_with_rules, eval};
+    // The real stages and prompts; the simulator answers with pipeline::rules_answer.
+    let sim = sim::start(SimConfig {
+        rpm: 0,
+        tpm: 0,
+        latency: Latency::default(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/dev-set.json"
+    ))
+    .unwrap();
+    let records = eval::parse_dataset(&text).unwrap();
+    for cache in [true, false] {
+        let cfg = config_for(&sim, |c| c.cache = cache);
+        let ex = Executor::from_config(&cfg, None).unwrap();
+        for r in &records {
+            let got = classify_record(&ex, &r.record, None).await;
+            assert_eq!(
+                got.classification,
+                classify_with_rules(&r.record),
+                "{} (cache {cache})",
+                r.record.id
+            );
+            assert!(
+                got.provenance.iter().all(|(s, p)| !p.fallback
+                    && p.provider
+                        == if *s == restate_classify::pipeline::StageName::Normalization {
+                            "rules"
+                        } else {
+                            "openai"
+                        }),
+                "{:?}",
+                got.provenance
+            );
+        }
+        let s = ex.summary().unwrap();
+        assert_eq!(
+            (s.invalid, s.fallbacks),
+            (0, 0),
+            "every real answer validates: {s:?}"
+        );
+        if !cache {
+            assert_eq!(s.cache_hits, 0);
+        }
+    }
+}

@@ -8,9 +8,6 @@ use crate::pipeline::stage::StageName;
 use deadpool_postgres::Pool;
 use tokio_postgres::types::Json;
 
-/// The schema of the LLM tables.
-pub const SCHEMA_SQL: &str = include_str!("../../sql/0003_llm.sql");
-
 /// Errors reading or writing the LLM tables.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmStoreError {

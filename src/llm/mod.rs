@@ -10,6 +10,7 @@
 pub mod anthropic;
 pub mod cache;
 pub mod calls;
+pub mod classify;
 pub mod config;
 mod executor;
 pub mod feedback;

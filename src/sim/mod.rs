@@ -71,10 +71,10 @@ impl std::fmt::Debug for SimConfig {
     }
 }
 
-/// The rules engine's answer for a stage, as `llm-sim` serves it.
+/// The rules engine's answer for a stage (`pipeline::rules_answer`), as `llm-sim` serves it.
 pub fn rules_answerer() -> Answerer {
-    Arc::new(|_stage: StageName, _input: &str| {
-        Err("this build has no rules engine to answer with (pipeline::rules_answer)".to_string())
+    Arc::new(|stage: StageName, input: &str| {
+        crate::pipeline::rules_answer(stage, input).map_err(|e| e.to_string())
     })
 }
 

@@ -115,7 +115,7 @@ pub fn inputs(n: usize) -> Vec<ToyInput> {
         .collect()
 }
 
-/// A pool on `url` with the LLM tables created.
+/// A pool on `url` with the schema migrated (the LLM tables included).
 pub async fn pool_with_llm_schema(url: &str) -> Pool {
     let pg: tokio_postgres::Config = url.parse().expect("postgres url");
     let mgr = Manager::from_config(
@@ -126,10 +126,9 @@ pub async fn pool_with_llm_schema(url: &str) -> Pool {
         },
     );
     let pool = Pool::builder(mgr).max_size(8).build().expect("pool");
-    let client = pool.get().await.expect("connection");
-    client
-        .batch_execute(restate_classify::db::llm::SCHEMA_SQL)
+    let mut client = pool.get().await.expect("connection");
+    restate_classify::db::migrate::run_embedded(&mut client)
         .await
-        .expect("llm schema");
+        .expect("migrations");
     pool
 }
