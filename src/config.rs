@@ -147,6 +147,9 @@ pub struct Config {
     pub runtime: Runtime,
     /// External database, if any (else the cluster's own; see [`crate::db::target::resolve`]).
     pub database_url: Option<DatabaseUrl>,
+    /// The file's `llm:` section; commands layer their `LlmArgs` over it
+    /// (`LlmArgs::config(&config.llm)`).
+    pub llm: crate::llm::LlmSection,
 }
 
 fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
@@ -180,6 +183,7 @@ impl Config {
             tools,
             runtime,
             database_url,
+            llm: file.llm.clone(),
         }
     }
 

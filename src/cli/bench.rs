@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 pub enum BenchCommand {
     /// The engine's ceiling: N workflows of six no-op stage calls.
     Ceiling(CeilingArgs),
+    /// A run's LLM side against llm-sim in-process (no Restate): budget, limiter, cache and
+    /// admission feedback at full scale.
+    Llm(crate::cli::bench_llm::BenchLlmArgs),
 }
 
 /// Arguments of `bench ceiling`.
@@ -51,6 +54,7 @@ pub struct Throughput {
 /// Runs a benchmark subcommand.
 pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
     match cmd {
+        BenchCommand::Llm(args) => crate::cli::bench_llm::run(config, args).await,
         BenchCommand::Ceiling(args) => {
             let c = cluster::open(config)?;
             cluster::start(&c, Duration::from_secs(180)).await?;

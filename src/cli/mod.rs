@@ -2,6 +2,7 @@
 //! it acts; each subcommand lives in its own file.
 
 pub mod bench;
+pub mod bench_llm;
 pub mod cluster;
 pub mod db;
 pub mod eval;

@@ -8,6 +8,7 @@
 //! (`llm_calls`, [`meter::LlmSummary`], live progress lines).
 
 pub mod anthropic;
+pub mod bench;
 pub mod cache;
 pub mod calls;
 pub mod classify;

@@ -134,6 +134,20 @@ impl SimHandle {
         self.url.clone()
     }
 
+    /// A client configuration with every LLM-capable stage answered by this simulator through
+    /// `provider` (model `llm-sim`, keyless; default budgets — set `limiter` to match the
+    /// simulator's limits). Build an executor from it with `llm::Executor::from_config`.
+    pub fn llm_config(
+        &self,
+        provider: crate::llm::ProviderKind,
+    ) -> Result<crate::llm::LlmConfig, crate::llm::LlmConfigError> {
+        let base = match provider {
+            crate::llm::ProviderKind::Anthropic => self.anthropic_base_url(),
+            _ => self.openai_base_url(),
+        };
+        crate::llm::LlmConfig::for_endpoint(provider, &base, FINGERPRINT)
+    }
+
     /// Counters so far (the same as `GET /stats`).
     pub fn stats(&self) -> SimStats {
         self.state.snapshot()
