@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod dataset;
 pub mod db;
 pub mod import;
 pub mod llm;

@@ -20,6 +20,25 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
+/// A token cancelled by the first Ctrl-C (stop submitting, leave workflows durable); a second
+/// Ctrl-C exits at once.
+fn interrupt_token() -> tokio_util::sync::CancellationToken {
+    let token = tokio_util::sync::CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\ninterrupted: no new submissions; workflows already submitted stay durable. Ctrl-C again to quit at once."
+            );
+            t.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    token
+}
+
 async fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
         // Offline: needs no cluster configuration.
@@ -40,6 +59,28 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench(cmd) => {
             let config = cli.global.config()?;
             cli::bench::run(&config, cmd).await
+        }
+        Command::AllInOne(args) => {
+            let config = cli.global.config()?;
+            cli::all_in_one::run(&config, args, interrupt_token()).await
+        }
+        Command::Classify(args) => {
+            let config = cli.global.config()?;
+            let summary = cli::classify::run(&config, args, interrupt_token()).await?;
+            cli::classify::print_summary(&summary, args.json)?;
+            Ok(if summary.interrupted || summary.failed > 0 {
+                1
+            } else {
+                0
+            })
+        }
+        Command::Serve(args) => {
+            let config = cli.global.config()?;
+            cli::serve::run(&config, args).await
+        }
+        Command::Status(args) => {
+            let config = cli.global.config()?;
+            cli::status::run(&config, args).await
         }
         Command::Db(cmd) => {
             let config = cli.global.config()?;

@@ -1,6 +1,7 @@
 //! `db init|status|import|seed`: the schema and the source indicators.
 
 use crate::config::Config;
+use crate::dataset::{self, GenerateOptions, seed};
 use crate::db::migrate::{self, MigrationState};
 use crate::db::{inspect, pool, target};
 use crate::import::progress::{ConsoleReporter, Progress, Unit};
@@ -19,6 +20,23 @@ pub enum DbCommand {
     /// Import indicator records (JSON array, JSONL or CSV), upserting by id; bad rows are
     /// reported and skipped.
     Import(ImportArgs),
+    /// Load the bundled SYNTHETIC dataset (10,903 series by default); idempotent.
+    Seed(SeedArgs),
+}
+
+/// Arguments of `db seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Number of series to generate.
+    #[arg(long, default_value_t = dataset::DEFAULT_COUNT)]
+    pub count: usize,
+    /// Generator seed (same seed, same data).
+    #[arg(long, default_value_t = dataset::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Write the generated records as JSON Lines to FILE instead of loading them (no database
+    /// needed); `db import FILE` loads such a file.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
 }
 
 /// Arguments of `db import`.
@@ -95,8 +113,9 @@ async fn import_file(config: &Config, args: &ImportArgs) -> anyhow::Result<i32> 
     let (target, pool) = connect(config).await?;
     ensure_schema(&pool).await?;
     eprintln!(
-        "importing {} ({format:?}) into {}",
+        "importing {} ({}) into {}",
         args.file.display(),
+        format.name(),
         target.display_url()
     );
     let progress = Progress::new("import", Some(size), Unit::Bytes);
@@ -126,6 +145,63 @@ async fn import_file(config: &Config, args: &ImportArgs) -> anyhow::Result<i32> 
             0
         },
     )
+}
+
+async fn seed_dataset(config: &Config, args: &SeedArgs) -> anyhow::Result<i32> {
+    let opts = GenerateOptions {
+        count: args.count,
+        seed: args.seed,
+    };
+    if let Some(path) = &args.export {
+        let records = dataset::records(opts)?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for r in &records {
+            serde_json::to_writer(&mut out, r)?;
+            std::io::Write::write_all(&mut out, b"\n")?;
+        }
+        std::io::Write::flush(&mut out)?;
+        println!(
+            "wrote {} synthetic series to {}",
+            crate::import::progress::thousands(records.len() as u64),
+            path.display()
+        );
+        return Ok(0);
+    }
+    // Checked before connecting.
+    let max = dataset::max_count();
+    if args.count > max {
+        return Err(dataset::DatasetError::TooMany {
+            requested: args.count,
+            max,
+        }
+        .into());
+    }
+    let (target, pool) = connect(config).await?;
+    ensure_schema(&pool).await?;
+    eprintln!(
+        "seeding {} synthetic series (seed {}) into {}",
+        crate::import::progress::thousands(args.count as u64),
+        args.seed,
+        target.display_url()
+    );
+    let mut progress = Progress::new("seed", Some(args.count as u64), Unit::Rows);
+    let summary = seed::seed(&pool, opts, &mut |done, _| {
+        progress.update(done as u64, done as u64)
+    })
+    .await;
+    progress.finish();
+    let s = summary?;
+    let t = crate::import::progress::thousands;
+    println!(
+        "seeded {} synthetic series: {} new, {} updated, {} unchanged (generated in {:.1}s, stored in {:.1}s)",
+        t(s.generated as u64),
+        t(s.stored.inserted),
+        t(s.stored.updated),
+        t(s.stored.unchanged),
+        s.generate_ms as f64 / 1000.0,
+        s.store_ms as f64 / 1000.0
+    );
+    Ok(0)
 }
 
 /// Runs a db subcommand; returns the process exit code.
@@ -191,5 +267,6 @@ pub async fn run(config: &Config, cmd: &DbCommand) -> anyhow::Result<i32> {
             Ok(if healthy { 0 } else { 1 })
         }
         DbCommand::Import(args) => import_file(config, args).await,
+        DbCommand::Seed(args) => seed_dataset(config, args).await,
     }
 }

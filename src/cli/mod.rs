@@ -1,14 +1,18 @@
 //! Command-line interface (clap derive). Every command parses and validates all its input before
 //! it acts; each subcommand lives in its own file.
 
+pub mod all_in_one;
 pub mod bench;
 pub mod bench_llm;
+pub mod classify;
 pub mod cluster;
 pub mod db;
 pub mod eval;
 pub mod llm_args;
 pub mod llm_sim;
+pub mod serve;
 pub mod setup;
+pub mod status;
 
 use crate::cluster::spec::Runtime;
 use crate::config::{
@@ -167,6 +171,14 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Classify a labelled dataset offline and report per-field accuracy and confusions.
     Eval(eval::EvalArgs),
+    /// The main job: cluster start, data, handlers, classify everything, summary.
+    AllInOne(all_in_one::AllInOneArgs),
+    /// Classify pending indicators (all with --force) through the cluster.
+    Classify(classify::ClassifyArgs),
+    /// Run only the handler server (for an external cluster), until SIGTERM/SIGINT.
+    Serve(serve::ServeArgs),
+    /// The cluster and the latest run's progress.
+    Status(status::StatusArgs),
     /// Create the schema, import indicator files, load the bundled dataset, show what is stored.
     #[command(subcommand)]
     Db(db::DbCommand),

@@ -309,3 +309,20 @@ pub async fn stages_done(
         .map(|(_, s)| *s)
         .collect())
 }
+
+/// The stored outcome (`classified`/`failed`) of one indicator in a run, if any.
+pub async fn outcome(
+    pool: &Pool,
+    run_id: &str,
+    indicator_id: &str,
+) -> Result<Option<String>, ResultsError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT status FROM classifications WHERE run_id = $1 AND indicator_id = $2",
+            &[&run_id, &indicator_id],
+        )
+        .await
+        .map_err(q("outcome"))?;
+    Ok(row.map(|r| r.get(0)))
+}

@@ -19,7 +19,7 @@ const UPSERT: &str = "INSERT INTO source_indicators AS s (
         category_group, topic, dataset, aggregation_method, sample_values, content_hash)
     SELECT * FROM UNNEST(
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[])
+        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]::jsonb[], $14::text[])
     ON CONFLICT (id) DO UPDATE SET
         name = EXCLUDED.name,
         units = EXCLUDED.units,
@@ -135,7 +135,8 @@ pub async fn upsert_batch(
     let topic = text(|r| &r.topic);
     let dataset = text(|r| &r.dataset);
     let aggregation = text(|r| &r.aggregation_method);
-    let samples: Vec<Value> = records
+    // Sent as JSON text and cast by the server: one serialisation, no intermediate value trees.
+    let samples: Vec<String> = records
         .iter()
         .map(|r| samples_json(&r.sample_values))
         .collect();
@@ -174,13 +175,10 @@ pub async fn upsert_batch(
     })
 }
 
-fn samples_json(points: &[SamplePoint]) -> Value {
-    Value::Array(
-        points
-            .iter()
-            .map(|p| serde_json::json!({ "date": p.date, "value": p.value }))
-            .collect(),
-    )
+/// `[{"date": …, "value": …}, …]`.
+fn samples_json(points: &[SamplePoint]) -> String {
+    // Strings and finite floats always serialise.
+    serde_json::to_string(points).unwrap_or_else(|_| "[]".into())
 }
 
 /// Number of stored series.

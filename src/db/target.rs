@@ -241,6 +241,32 @@ mod tests {
     }
 
     #[test]
+    fn the_config_file_can_name_the_database_and_flags_override_it() {
+        let file = FileConfig::parse(
+            "database:\n  url: postgres://file:pw@file-host/db\n",
+            std::path::Path::new("t.yaml"),
+        )
+        .unwrap();
+        let from_file = Config::layer(&file, &ClusterOverrides::default());
+        assert_eq!(
+            resolve(&from_file).unwrap().display_url(),
+            "postgres://file@file-host:5432/db"
+        );
+        let overrides = ClusterOverrides {
+            database: DatabaseSection {
+                url: Some(DatabaseUrl::new("postgres://flag@flag-host:1/x")),
+            },
+            ..Default::default()
+        };
+        let from_flag = Config::layer(&file, &overrides);
+        assert_eq!(
+            resolve(&from_flag).unwrap().display_url(),
+            "postgres://flag@flag-host:1/x"
+        );
+        assert!(!format!("{from_file:?}").contains("pw"));
+    }
+
+    #[test]
     fn bad_url_error_does_not_echo_the_url() {
         let dir = tempfile::tempdir().unwrap();
         let url = "postgres://alice:s3cret-pw@db.example:notaport/metrics";

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 const YEARS: std::ops::RangeInclusive<i32> = 1000..=2999;
 
 /// A parsed sample date.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SampleDate {
     /// `2024`.
     Year(i32),

@@ -43,6 +43,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+        }
+    }
+
     /// The format a file name suggests: `.json`, `.jsonl`/`.ndjson`, `.csv`.
     pub fn from_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();

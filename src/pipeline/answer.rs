@@ -7,6 +7,15 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::str::FromStr;
 
+/// A rules confidence clamped to 0..1 and rounded to three decimals, so that it survives a JSON
+/// round trip bit for bit (serde_json parses short decimals exactly).
+pub fn round_confidence(x: f64) -> f64 {
+    if x.is_nan() {
+        return 0.0;
+    }
+    (x.clamp(0.0, 1.0) * 1000.0).round() / 1000.0
+}
+
 /// A strict-mode object schema: every property required, no others allowed.
 pub fn object_schema(properties: Vec<(&str, Value)>) -> Value {
     let required: Vec<Value> = properties.iter().map(|(k, _)| json!(k)).collect();

@@ -1,6 +1,7 @@
 //! The final [`Classification`] of an indicator, how it is assembled from the stage outputs, and
 //! how review flags and final-review corrections are recorded on it.
 
+use super::answer::round_confidence;
 use super::normalization::NormalizationOutput;
 use super::taxonomy::{
     CurrencyCode, Family, HeatMapOrientation, IndicatorType, NotInTaxonomy, ReportingFrequency,
@@ -374,7 +375,7 @@ impl Confidences {
             self.time_basis,
             self.normalization,
         ];
-        self.overall = all.iter().sum::<f64>() / all.len() as f64;
+        self.overall = round_confidence(all.iter().sum::<f64>() / all.len() as f64);
     }
 }
 
@@ -448,7 +449,8 @@ impl Classification {
     pub fn with_review(mut self, review: &ReviewOutput) -> Classification {
         self.review_flags = review.flags.clone();
         for flag in &review.flags {
-            *self.confidence.field_mut(flag.field) *= 0.5;
+            let c = self.confidence.field_mut(flag.field);
+            *c = round_confidence(*c * 0.5);
         }
         self.confidence.recompute_overall();
         self
@@ -518,7 +520,7 @@ pub fn apply_final(mut draft: Classification, fin: &FinalOutput) -> Classificati
     }
     draft.set_fields(fields);
     for c in &fin.corrections {
-        *draft.confidence.field_mut(c.field()) = fin.confidence;
+        *draft.confidence.field_mut(c.field()) = round_confidence(fin.confidence);
     }
     draft.corrections = fin.corrections.clone();
     draft.confidence.recompute_overall();

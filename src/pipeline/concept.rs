@@ -408,7 +408,8 @@ fn temporal(c: &Cues) -> Option<Verdict> {
         "life expectancy",
         "waiting time",
     ]);
-    if duration_name || (c.view.unit_type == UnitType::Duration && !c.money) {
+    let import_cover = n.has_any(&["of imports", "import cover", "months of"]);
+    if duration_name || (c.view.unit_type == UnitType::Duration && !c.money && !import_cover) {
         return Verdict::new(T::Duration, "a length of time", 0.85);
     }
     None
@@ -469,6 +470,8 @@ fn exchange_rate(c: &Cues) -> Option<Verdict> {
                 && super::taxonomy::CurrencyCode::parse(b).is_some()
         });
     if pair
+        || c.units
+            .has_any(&["currency currency", "currency per currency"])
         || c.name.has_any(&[
             "exchange rate",
             "exchange rates",
@@ -492,6 +495,13 @@ fn interest_and_yield(c: &Cues) -> Option<Verdict> {
     let n = &c.name;
     if n.has_any(&["yield", "yields"]) && c.view.unit_type != UnitType::Physical {
         return Verdict::new(T::Yield, "name names a yield", 0.9);
+    }
+    if c.pct
+        && n.has_any(&[
+            "bond", "bonds", "treasury", "gilt", "gilts", "bund", "notes",
+        ])
+    {
+        return Verdict::new(T::Yield, "a bond quoted in % is its yield", 0.85);
     }
     if n.has_any(&[
         "interest rate",
@@ -560,6 +570,7 @@ const LEVEL_GROWTH_WORDS: &[&str] = &[
     "industrial",
     "manufacturing",
     "mining",
+    "inventories",
 ];
 
 fn change(c: &Cues) -> Option<Verdict> {
@@ -703,7 +714,12 @@ fn balance(c: &Cues) -> Option<Verdict> {
             "liabilities",
             "international investment",
         ]);
-    let count_change = n.has("change") && !c.pct && c.view.unit_type == UnitType::Count;
+    // "Employment Change", "Crude Oil Stocks Change": the net change of a level.
+    let count_change = n.has("change")
+        && matches!(
+            c.view.unit_type,
+            UnitType::Count | UnitType::Physical | UnitType::CurrencyAmount
+        );
     if named_balance || budget || net || count_change {
         return Verdict::new(
             IndicatorType::Balance,
@@ -806,14 +822,16 @@ fn per_capita(c: &Cues) -> Option<Verdict> {
         "per 100",
         "per thousand",
     ];
-    let per_pop = c.per.has_any(&[
-        "capita",
-        "person",
-        "head",
-        "inhabitant",
-        "people",
-        "population",
-    ]);
+    // "per 1,000 people" is a per-population ratio; "% of population" is a plain percentage.
+    let per_pop = !c.pct
+        && c.per.has_any(&[
+            "capita",
+            "person",
+            "head",
+            "inhabitant",
+            "people",
+            "population",
+        ]);
     (c.name.has_any(PER) || c.units.has_any(PER) || per_pop).then_some(Verdict {
         ty: IndicatorType::Ratio,
         why: "a per-capita or per-population ratio",
@@ -827,6 +845,8 @@ fn ratio(c: &Cues) -> Option<Verdict> {
         "coverage",
         "adequacy",
         "price to earnings",
+        "of imports",
+        "import cover",
         "loan to deposit",
         "loans to deposits",
         "debt to",
@@ -1210,6 +1230,16 @@ mod tests {
         assert_eq!(ty("Producer Prices Change", "%"), T::Rate);
         assert_eq!(ty("Gasoline Prices", "USD/Liter"), T::Price);
         assert_eq!(ty("Wages", "EUR/Month"), T::Price);
+        assert_eq!(ty("Government Bond 10Y", "%"), T::Yield);
+        assert_eq!(ty("Currency", "USD/TRY"), T::Price);
+        assert_eq!(
+            ty("Access to electricity (% of population)", "% of population"),
+            T::Percentage
+        );
+        assert_eq!(
+            ty("Total reserves in months of imports", "months"),
+            T::Ratio
+        );
     }
 
     #[test]
@@ -1228,6 +1258,9 @@ mod tests {
             T::Volume
         );
         assert_eq!(ty("Gold Reserves", "Tonnes"), T::Stock);
+        assert_eq!(ty("Electricity Production", "Gigawatt-hour"), T::Flow);
+        assert_eq!(ty("Crude Oil Stocks Change", "BBL/1M"), T::Balance);
+        assert_eq!(ty("Employment Change", "Thousand"), T::Balance);
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Stage for FamilyAssignmentStage {
         let v = concept::verdict(&input.indicator);
         FamilyOutput {
             family: v.family(),
-            confidence: v.confidence,
+            confidence: answer::round_confidence(v.confidence),
             reasoning: format!("reads as a {}: {}", v.ty, v.why),
         }
     }

@@ -115,3 +115,83 @@ fn parse_input<T: DeserializeOwned>(
 
 /// Model name recorded for answers of the rules engine.
 pub const RULES_MODEL: &str = "rules-v1";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::classification::ReviewField;
+    use crate::pipeline::taxonomy::{Family, IndicatorType, TemporalAggregation, TimeBasis};
+
+    fn monthly(name: &str, units: &str, f: impl Fn(usize) -> f64) -> IndicatorRecord {
+        IndicatorRecord {
+            id: "x".into(),
+            name: name.into(),
+            units: Some(units.into()),
+            periodicity: Some("Monthly".into()),
+            sample_values: (0..24)
+                .map(|i| SamplePoint {
+                    date: format!("{}-{:02}", 2022 + i / 12, i % 12 + 1),
+                    value: f(i),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ytd_flows_are_period_cumulative_without_review() {
+        let c = classify_with_rules(&monthly("Exports", "USD Million", |i| {
+            100.0 * (i % 12 + 1) as f64
+        }));
+        assert_eq!(c.indicator_type, IndicatorType::Flow);
+        assert!(c.is_cumulative);
+        assert_eq!(
+            c.temporal_aggregation,
+            TemporalAggregation::PeriodCumulative
+        );
+        assert!(c.review_flags.is_empty(), "{:?}", c.review_flags);
+    }
+
+    #[test]
+    fn a_level_with_reset_looking_samples_is_reviewed_and_corrected() {
+        // Reserves that happen to fall each January look like running totals to the sample
+        // rules; a stock cannot be one, so the review flags it and the final review fixes it.
+        let c = classify_with_rules(&monthly("Foreign Exchange Reserves", "USD Million", |i| {
+            100.0 * (i % 12 + 1) as f64
+        }));
+        assert_eq!(c.family, Family::PhysicalFundamental);
+        assert_eq!(c.indicator_type, IndicatorType::Stock);
+        let flagged: Vec<ReviewField> = c.review_flags.iter().map(|f| f.field).collect();
+        assert_eq!(
+            flagged,
+            vec![ReviewField::TimeBasis, ReviewField::IsCumulative]
+        );
+        assert!(!c.is_cumulative);
+        assert_eq!(c.time_basis, TimeBasis::PointInTime);
+        assert_eq!(c.corrections.len(), 2, "{:?}", c.corrections);
+        assert!(c.confidence.time_basis < 0.9);
+    }
+
+    #[test]
+    fn rules_answer_serves_every_stage_and_rejects_foreign_input() {
+        let facts = IndicatorFacts::from_record(&monthly("Interest Rate", "%", |_| 5.0));
+        let norm_in = NormalizationInput::new(&facts);
+        let norm_json = serde_json::to_string(&norm_in).unwrap();
+        let v = rules_answer(StageName::Normalization, &norm_json).unwrap();
+        assert_eq!(v["unit_type"], "percentage");
+        let norm = NormalizationStage::rules(&norm_in);
+        let time_in = TimeInput::new(&facts, &norm);
+        let v = rules_answer(
+            StageName::TimeInference,
+            &serde_json::to_string(&time_in).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["reporting_frequency"], "monthly");
+        let err = rules_answer(StageName::FamilyAssignment, &norm_json).unwrap_err();
+        assert_eq!(err.stage, StageName::FamilyAssignment);
+        assert!(
+            err.reason.contains("not a family-assignment input"),
+            "{err}"
+        );
+    }
+}

@@ -217,7 +217,7 @@ impl Stage for NormalizationStage {
             currency_amount,
             per,
             index_base,
-            confidence: confidence.clamp(0.0, 1.0),
+            confidence: super::answer::round_confidence(confidence),
             reasoning,
         }
     }

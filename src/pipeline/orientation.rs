@@ -50,6 +50,8 @@ const NEGATIVE: &[&str] = &[
     "risk",
     "mortality",
     "foreclosures",
+    "gini",
+    "inequality",
 ];
 
 /// Burdens: lower is better.
@@ -217,6 +219,7 @@ pub fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
                 "purchasing managers",
                 "terms of trade",
                 "leading",
+                "productivity",
             ]) {
                 return o(Higher, "a higher reading signals stronger conditions", 0.75);
             }
@@ -267,7 +270,17 @@ pub fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
     // Proportions and counts only have a direction for a few well-known subjects.
     let directed: &[&str] = match ty {
         T::Share => &["labor share", "labour share", "wage share"],
-        T::Ratio => &["gdp", "income", "reserves", "reserve", "coverage"],
+        T::Ratio => &[
+            "gdp per capita",
+            "gni per capita",
+            "income per capita",
+            "per capita gdp",
+            "per capita income",
+            "reserves",
+            "adequacy",
+            "coverage",
+            "import cover",
+        ],
         T::Percentage => &[
             "employment",
             "participation",
@@ -276,7 +289,15 @@ pub fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
             "literacy",
             "savings",
         ],
-        T::Count => &["arrivals", "registrations", "starts", "permits", "orders"],
+        T::Count => &[
+            "arrivals",
+            "registrations",
+            "starts",
+            "permits",
+            "orders",
+            "payrolls",
+            "hires",
+        ],
         _ => POSITIVE,
     };
     if n.has_any(directed) {

@@ -192,7 +192,7 @@ impl Stage for TimeInferenceStage {
             reporting_frequency,
             time_basis,
             is_cumulative,
-            confidence: (freq_conf + basis_conf) / 2.0,
+            confidence: answer::round_confidence((freq_conf + basis_conf) / 2.0),
             reasoning: format!("{reporting_frequency}: {freq_why}; {time_basis}: {basis_why}"),
         }
     }

@@ -122,7 +122,7 @@ impl Stage for TypeClassificationStage {
             temporal_aggregation,
             heat_map_orientation: o.value,
             is_currency_denominated,
-            confidence: (2.0 * v.confidence + o.confidence) / 3.0,
+            confidence: answer::round_confidence((2.0 * v.confidence + o.confidence) / 3.0),
             reasoning: format!(
                 "{}: {}; {temporal_aggregation}: {agg_why}; {}: {}",
                 v.ty, v.why, o.value, o.why

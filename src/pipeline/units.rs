@@ -416,56 +416,86 @@ fn is_magnitude_or_number(word: &str) -> bool {
 /// An ISO code among the tokens of `raw`, honouring the English-word rule.
 fn iso_code_in(raw: &str) -> Option<CurrencyMention> {
     let toks = tokens(raw);
-    for (i, (sep, tok)) in toks.iter().enumerate() {
-        if tok.chars().count() != 3 || !tok.chars().all(|c| c.is_ascii_alphabetic()) {
-            continue;
-        }
-        let Some(code) = CurrencyCode::parse(tok) else {
-            continue;
-        };
-        let upper = tok.to_ascii_uppercase();
-        if WORD_CODES.contains(&upper.as_str()) {
-            let capitals = tok.chars().all(|c| c.is_ascii_uppercase());
-            let prev = i.checked_sub(1).and_then(|j| toks.get(j));
-            let next = toks.get(i + 1);
-            let alone = toks.len() == 1;
-            let by_magnitude = prev.is_some_and(|(_, w)| is_magnitude_or_number(w))
-                || next.is_some_and(|(_, w)| is_magnitude_or_number(w));
-            let in_pair = (*sep == '/'
-                && prev.is_some_and(|(_, w)| CurrencyCode::parse(w).is_some()))
-                || next.is_some_and(|(s, w)| *s == '/' && CurrencyCode::parse(w).is_some());
-            let after_in_per = prev.is_some_and(|(_, w)| {
-                let w = w.to_lowercase();
-                w == "in" || w == "per"
-            });
-            if !(capitals && (alone || by_magnitude || in_pair || after_in_per)) {
-                continue;
-            }
-        }
-        return Some(CurrencyMention {
-            code: Some(code),
-            phrase: tok.to_lowercase(),
-        });
-    }
-    None
+    (0..toks.len()).find_map(|i| iso_code_at(&toks, i))
 }
 
-/// Units with the currency mention replaced by the word "currency" (normalised form), so the same
-/// concept reads the same whatever the country's currency; unchanged when no currency is named.
+/// Token `i` as an ISO code, when it is one in a currency position.
+fn iso_code_at(toks: &[(char, String)], i: usize) -> Option<CurrencyMention> {
+    let (sep, tok) = &toks[i];
+    if tok.chars().count() != 3 || !tok.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let code = CurrencyCode::parse(tok)?;
+    let upper = tok.to_ascii_uppercase();
+    if WORD_CODES.contains(&upper.as_str()) {
+        let capitals = tok.chars().all(|c| c.is_ascii_uppercase());
+        let prev = i.checked_sub(1).and_then(|j| toks.get(j));
+        let next = toks.get(i + 1);
+        let alone = toks.len() == 1;
+        let by_magnitude = prev.is_some_and(|(_, w)| is_magnitude_or_number(w))
+            || next.is_some_and(|(_, w)| is_magnitude_or_number(w));
+        let in_pair = (*sep == '/' && prev.is_some_and(|(_, w)| CurrencyCode::parse(w).is_some()))
+            || next.is_some_and(|(s, w)| *s == '/' && CurrencyCode::parse(w).is_some());
+        let after_in_per = prev.is_some_and(|(_, w)| {
+            let w = w.to_lowercase();
+            w == "in" || w == "per"
+        });
+        if !(capitals && (alone || by_magnitude || in_pair || after_in_per)) {
+            return None;
+        }
+    }
+    Some(CurrencyMention {
+        code: Some(code),
+        phrase: tok.to_lowercase(),
+    })
+}
+
+/// Units with every currency mention replaced by the word "currency" (normalised form), so the
+/// same concept reads the same whatever the country's currency ("Current Turkish Lira" and
+/// "current LCU" both become "current currency"; the pair "USD/TRY" becomes "currency currency");
+/// unchanged when no currency is named.
 pub fn mask_currency(raw: &str) -> String {
-    let Some(m) = currency_in_text(raw) else {
+    if currency_in_text(raw).is_none() {
         return raw.to_string();
-    };
-    let text = Text::new(raw);
-    let mut s = format!(" {} ", text.as_str());
-    if !m.phrase.is_empty() {
-        let phrase = format!(" {} ", Text::new(&m.phrase).as_str());
-        s = s.replace(&phrase, " currency ");
+    }
+    // ISO codes first, on the raw text, where capitals still tell codes from English words.
+    // Token i of `tokens` is the i-th alphanumeric run of the raw text.
+    let toks = tokens(raw);
+    let mut masked = String::with_capacity(raw.len() + 8);
+    let (mut index, mut run) = (0usize, String::new());
+    for c in raw.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            run.push(c);
+            continue;
+        }
+        if !run.is_empty() {
+            if iso_code_at(&toks, index).is_some() {
+                masked.push_str("currency");
+            } else {
+                masked.push_str(&run);
+            }
+            index += 1;
+            run.clear();
+        }
+        if CURRENCY_SYMBOLS.iter().any(|(sym, _)| *sym == c) {
+            masked.push_str(" currency ");
+        } else {
+            masked.push(c);
+        }
+    }
+    let mut s = format!(" {} ", Text::new(&masked).as_str());
+    let phrases = CURRENCY_NAMES
+        .iter()
+        .map(|(p, _)| *p)
+        .chain(LOCAL_CURRENCY.iter().copied())
+        .filter(|p| *p != "currency");
+    for phrase in phrases {
+        let p = format!(" {} ", Text::new(phrase).as_str());
+        while s.contains(&p) {
+            s = s.replace(&p, " currency ");
+        }
     }
     s = s.replace(" $ ", " currency ");
-    for (c, _) in CURRENCY_SYMBOLS {
-        s = s.replace(*c, " currency ");
-    }
     super::text::squash_spaces(&s)
 }
 
@@ -537,6 +567,15 @@ const PHYSICAL: &[&str] = &[
     "teu",
     "carats",
     "pounds",
+    "watt",
+    "watts",
+    "kilowatt",
+    "megawatt",
+    "gigawatt",
+    "terawatt",
+    "joule",
+    "joules",
+    "gigajoule",
 ];
 
 const COUNT_WORDS: &[&str] = &[
@@ -796,6 +835,7 @@ mod tests {
         assert_eq!(ut("Thousand"), UnitType::Count);
         assert_eq!(ut("per 1,000 people"), UnitType::Rate);
         assert_eq!(ut("celsius"), UnitType::Physical);
+        assert_eq!(ut("Gigawatt-hour"), UnitType::Physical);
         assert_eq!(ut("ratio"), UnitType::Ratio);
         assert_eq!(ut(""), UnitType::Unknown);
         assert_eq!(ut("widgets galore"), UnitType::Unknown);
@@ -824,5 +864,12 @@ mod tests {
         assert_eq!(mask_currency("current LCU"), "current currency");
         assert_eq!(mask_currency("USD Billion"), mask_currency("EUR Billion"));
         assert_eq!(mask_currency("% of GDP"), "% of GDP");
+        assert_eq!(mask_currency("USD/TRY"), "currency currency");
+        assert_eq!(mask_currency("LCU per US$"), "currency per currency");
+        assert_eq!(mask_currency("€ per litre"), "currency per litre");
+        assert_eq!(
+            mask_currency("Top 10% of ALL, USD"),
+            "top 10 % of all currency"
+        );
     }
 }

@@ -6,6 +6,8 @@ pub mod bench;
 pub mod readiness;
 pub mod server;
 pub mod stage_handler;
+pub mod stages;
+pub mod workflow;
 
 use restate_sdk::prelude::Endpoint;
 use std::sync::Arc;
@@ -15,6 +17,9 @@ use std::sync::Arc;
 pub struct Handlers {
     /// Completions of the benchmark ceiling workflow.
     pub ceiling: Arc<bench::CompletionLog>,
+    /// Database and providers; without it the classification handlers answer with a retryable
+    /// error (the endpoint still declares them, so every registration has the same schema).
+    pub app: Option<app::App>,
 }
 
 /// Errors building the endpoint.
@@ -36,6 +41,27 @@ pub fn endpoint(
         .bind(bench::NoopStage)
         .bind(bench::CeilingWorkflow {
             completions: handlers.ceiling.clone(),
+        })
+        .bind(stages::NormalizationService {
+            app: handlers.app.clone(),
+        })
+        .bind(stages::TimeInferenceService {
+            app: handlers.app.clone(),
+        })
+        .bind(stages::FamilyAssignmentService {
+            app: handlers.app.clone(),
+        })
+        .bind(stages::TypeClassificationService {
+            app: handlers.app.clone(),
+        })
+        .bind(stages::BooleanReviewService {
+            app: handlers.app.clone(),
+        })
+        .bind(stages::FinalReviewService {
+            app: handlers.app.clone(),
+        })
+        .bind(workflow::ClassificationWorkflow {
+            app: handlers.app.clone(),
         });
     if let Some(key) = identity_public_key {
         builder = builder
