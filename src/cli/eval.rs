@@ -86,11 +86,19 @@ pub async fn run(args: &EvalArgs, llm: &LlmSection) -> Result<(), EvalError> {
     );
     let provider = provider_label(&args.llm, &config);
     if args.json {
-        let mut json = serde_json::to_value(report.summary())?;
-        if let (Some(s), Some(obj)) = (&summary, json.as_object_mut()) {
-            obj.insert("llm".into(), serde_json::to_value(s)?);
+        // The documented summary first, in its key order; the LLM accounting after it.
+        #[derive(serde::Serialize)]
+        struct WithLlm<'a, T: serde::Serialize> {
+            #[serde(flatten)]
+            summary: T,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            llm: Option<&'a LlmSummary>,
         }
-        println!("{json}");
+        let out = WithLlm {
+            summary: report.summary(),
+            llm: summary.as_ref(),
+        };
+        println!("{}", serde_json::to_string(&out)?);
     } else {
         print!("{}", render(&report, args, &provider));
         if let Some(s) = &summary {
