@@ -18,8 +18,11 @@ use std::time::Duration;
 pub struct BenchLlmArgs {
     /// Records to classify: a JSON array of indicator records (a labelled dataset works too);
     /// default: every series in the configured database (`db seed` loads 10,903).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "bundled")]
     pub file: Option<PathBuf>,
+    /// Use the bundled synthetic dataset (10,903 series, as `db seed` loads) without a database.
+    #[arg(long)]
+    pub bundled: bool,
     /// Classify only the first N records.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -52,6 +55,11 @@ pub struct BenchLlmArgs {
 
 async fn load(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<Vec<IndicatorRecord>> {
     let limit = args.limit.unwrap_or(usize::MAX);
+    if args.bundled {
+        let mut records = crate::dataset::records(crate::dataset::GenerateOptions::default())?;
+        records.truncate(limit);
+        return Ok(records);
+    }
     if let Some(file) = &args.file {
         let text = std::fs::read_to_string(file)?;
         let mut records: Vec<IndicatorRecord> = serde_json::from_str(&text)?;
