@@ -57,6 +57,8 @@ pub struct ClusterSection {
     pub state_dir: Option<PathBuf>,
     /// Runtime.
     pub runtime: Option<Runtime>,
+    /// Address the handler server binds (docker runtime: one containers reach).
+    pub handler_bind: Option<String>,
 }
 
 /// The `tools:` section.
@@ -167,6 +169,7 @@ impl Config {
             partitions: pick(&c.partitions, &f.partitions),
             state_dir: pick(&c.state_dir, &f.state_dir),
             runtime: pick(&c.runtime, &f.runtime),
+            handler_bind: pick(&c.handler_bind, &f.handler_bind),
         };
         let (t, ft) = (&overrides.tools, &file.tools);
         let tools = ToolOptions {
@@ -195,9 +198,19 @@ impl Config {
             .unwrap_or_else(|| default_state_dir(self.cluster.name.as_deref().unwrap_or("local")))
     }
 
-    /// The cluster description: the one recorded in the state dir when there is one (settings
-    /// given explicitly must then agree with it), else built from settings and defaults.
+    /// The cluster description for the configured runtime (`auto` counts as native here; use
+    /// [`crate::cluster::runtime::ClusterRuntime::open`] to resolve it against the machine).
     pub fn spec(&self) -> Result<ClusterSpec, ConfigError> {
+        self.spec_for(match self.runtime {
+            Runtime::Auto => Runtime::Native,
+            r => r,
+        })
+    }
+
+    /// The cluster description for `runtime`: the one recorded in the state dir when there is
+    /// one (settings given explicitly must then agree with it), else built from settings and
+    /// defaults.
+    pub fn spec_for(&self, runtime: Runtime) -> Result<ClusterSpec, ConfigError> {
         let state_dir = self.state_dir();
         let recorded = ClusterState::load(&state_dir.join("cluster.json"))?.map(|s| s.spec);
         let defaults = SpecOptions::default();
@@ -225,6 +238,8 @@ impl Config {
                 .partitions
                 .or(base.map(|s| s.partitions))
                 .unwrap_or(defaults.partitions),
+            runtime,
+            handler_bind: self.cluster.handler_bind.clone(),
         };
         Ok(ClusterSpec::new(&opts)?)
     }
@@ -255,6 +270,21 @@ mod tests {
         let none = Config::layer(&FileConfig::default(), &ClusterOverrides::default());
         assert_eq!(none.tools.tools_dir, PathBuf::from(".tools"));
         assert_eq!(none.state_dir(), PathBuf::from(".restate-classify/local"));
+    }
+
+    #[test]
+    fn runtime_and_handler_bind_come_from_the_file() {
+        let file = FileConfig::parse(
+            "cluster:\n  runtime: docker\n  handler-bind: 172.17.0.1\n",
+            Path::new("t.yaml"),
+        )
+        .unwrap();
+        let c = Config::layer(&file, &ClusterOverrides::default());
+        assert_eq!(c.runtime, Runtime::Docker);
+        let spec = c.spec().unwrap();
+        assert_eq!(spec.runtime, Runtime::Docker);
+        assert_eq!(spec.handler_bind_host(), "172.17.0.1");
+        assert_eq!(spec.handler_url(), "http://host.docker.internal:9080");
     }
 
     #[test]

@@ -86,6 +86,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             let config = cli.global.config()?;
             cli::db::run(&config, cmd).await
         }
+        Command::Compose(args) => {
+            let config = cli.global.config()?;
+            cli::compose::run(&config, args)?;
+            Ok(0)
+        }
         // Needs no configuration: a local simulator.
         Command::LlmSim(args) => cli::llm_sim::run(args).await,
     }

@@ -278,3 +278,29 @@ fn bad_node_count_is_rejected_before_anything_starts() {
         "nothing may be created for invalid input"
     );
 }
+
+#[test]
+fn a_foreign_directory_is_never_used_or_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("precious.txt"), "user data").unwrap();
+    for args in [["cluster", "clean"], ["cluster", "start"]] {
+        let out = std::process::Command::new(support::bin())
+            .args(args)
+            .arg("--state-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a restate-classify state dir"), "{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(),
+        "user data"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing may be written there"
+    );
+}

@@ -27,13 +27,13 @@ pub async fn run(
     args: &AllInOneArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
-    let c = cluster::open(config)?;
+    let c = cluster::open(config).await?;
     cluster::start(&c, Duration::from_secs(args.timeout)).await?;
     ensure_data(config).await?;
     let summary = classify::run(config, &args.classify, cancel).await?;
     classify::print_summary(&summary, args.classify.json)?;
     if args.down {
-        c.stop(&mut |l| eprintln!("  {l}"))?;
+        c.stop(&mut |l| eprintln!("  {l}")).await?;
     } else if !args.classify.json {
         eprintln!(
             "cluster still running: `restate-classify cluster status`, `restate-classify cluster stop`"
@@ -46,16 +46,15 @@ pub async fn run(
     })
 }
 
-/// Applies migrations and makes sure there are indicators to classify.
+/// Applies migrations and loads the bundled dataset when the database has no indicators.
 async fn ensure_data(config: &Config) -> anyhow::Result<()> {
     let target = crate::db::target::resolve(config)?;
     let pool = crate::db::pool::connect(&target, &Default::default()).await?;
-    let mut client = pool.get().await?;
-    crate::db::migrate::run_embedded(&mut client).await?;
-    let n = crate::db::sources::count(&client).await?;
-    if n == 0 {
-        anyhow::bail!(
-            "no indicators in the database: load some with `restate-classify db import FILE`"
+    crate::db::migrate::run_embedded(&mut pool.get().await?).await?;
+    if let Some(s) = crate::dataset::seed::seed_if_empty(&pool).await? {
+        eprintln!(
+            "  the database had no indicators: loaded the bundled dataset, {} series (synthetic; see docs/DATA.md)",
+            s.generated
         );
     }
     Ok(())

@@ -22,6 +22,31 @@ pub enum BenchCommand {
     /// A run's LLM side against llm-sim in-process (no Restate): budget, limiter, cache and
     /// admission feedback at full scale.
     Llm(crate::cli::bench_llm::BenchLlmArgs),
+    /// The real pipeline on every stored indicator (a --force run) and, on the same cluster just
+    /// before, the ceiling with as many workflows; prints both and their ratio.
+    Pipeline(PipelineArgs),
+}
+
+/// Arguments of `bench pipeline`.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineArgs {
+    /// Classification options of the measured run (defaults to the `--fast` profile).
+    #[command(flatten)]
+    pub classify: crate::cli::classify::ClassifyArgs,
+    /// Skip the ceiling measurement.
+    #[arg(long)]
+    pub no_ceiling: bool,
+}
+
+/// What `bench pipeline` reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PipelineReport {
+    /// The ceiling workflows.
+    pub ceiling: Option<Throughput>,
+    /// The real pipeline.
+    pub pipeline: Throughput,
+    /// pipeline / ceiling throughput.
+    pub ratio: Option<f64>,
 }
 
 /// Arguments of `bench ceiling`.
@@ -56,12 +81,12 @@ pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
     match cmd {
         BenchCommand::Llm(args) => crate::cli::bench_llm::run(config, args).await,
         BenchCommand::Ceiling(args) => {
-            let c = cluster::open(config)?;
+            let c = cluster::open(config).await?;
             cluster::start(&c, Duration::from_secs(180)).await?;
             let handlers = Handlers::default();
             let server = BackgroundServer::start(
-                c.spec.handler_addr(),
-                endpoint(Some(&c.creds.request_identity_public_key), &handlers)?,
+                c.spec().handler_addr(),
+                endpoint(Some(&c.creds().request_identity_public_key), &handlers)?,
             )
             .await?;
             c.register(Instant::now() + Duration::from_secs(60)).await?;
@@ -71,12 +96,71 @@ pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
             println!("{}", serde_json::to_string(&t)?);
             Ok(0)
         }
+        BenchCommand::Pipeline(args) => {
+            let c = cluster::open(config).await?;
+            cluster::start(&c, Duration::from_secs(180)).await?;
+            let target = crate::db::target::resolve(config)?;
+            let pool = crate::db::pool::connect(&target, &Default::default()).await?;
+            crate::db::migrate::run_embedded(&mut pool.get().await?).await?;
+            crate::dataset::seed::seed_if_empty(&pool).await?;
+            let total = crate::db::sources::count(&pool.get().await?).await? as usize;
+            let ceiling_t = if args.no_ceiling {
+                None
+            } else {
+                let handlers = Handlers::default();
+                let server = BackgroundServer::start(
+                    c.spec().handler_addr(),
+                    endpoint(Some(&c.creds().request_identity_public_key), &handlers)?,
+                )
+                .await?;
+                c.register(Instant::now() + Duration::from_secs(60)).await?;
+                let profile = args.classify.profile();
+                let t = ceiling(
+                    &c,
+                    &handlers,
+                    &CeilingArgs {
+                        count: total,
+                        window: profile.window,
+                        concurrency: profile.concurrency,
+                    },
+                )
+                .await;
+                server.stop().await;
+                let t = t?;
+                eprintln!(
+                    "ceiling: {} workflows in {:.1}s ({:.1}/s)",
+                    t.completed, t.elapsed_s, t.per_second
+                );
+                Some(t)
+            };
+            let mut classify_args = args.classify.clone();
+            classify_args.force = true;
+            let summary =
+                crate::cli::classify::run(config, &classify_args, CancellationToken::new()).await?;
+            let done = summary.classified + summary.failed;
+            let pipeline = Throughput {
+                what: "pipeline: six stages, rules provider, results stored".into(),
+                completed: done,
+                elapsed_s: summary.elapsed_s,
+                per_second: done as f64 / summary.elapsed_s.max(1e-9),
+            };
+            let ratio = ceiling_t
+                .as_ref()
+                .map(|c| pipeline.per_second / c.per_second);
+            let report = PipelineReport {
+                ceiling: ceiling_t,
+                pipeline,
+                ratio,
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if summary.failed > 0 { 1 } else { 0 })
+        }
     }
 }
 
 /// Measures the ceiling on a running, registered cluster whose handlers are `handlers`.
 pub async fn ceiling(
-    c: &crate::cluster::native::NativeCluster,
+    c: &crate::cluster::runtime::ClusterRuntime,
     handlers: &Handlers,
     args: &CeilingArgs,
 ) -> anyhow::Result<Throughput> {
@@ -88,7 +172,7 @@ pub async fn ceiling(
         })
         .collect();
     let pool = Arc::new(NodePool::new(
-        c.spec
+        c.spec()
             .nodes
             .iter()
             .map(|n| n.name.clone())

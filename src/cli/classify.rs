@@ -87,7 +87,8 @@ pub struct ClassifyArgs {
 }
 
 impl ClassifyArgs {
-    fn profile(&self) -> Profile {
+    /// The throughput profile these flags select.
+    pub fn profile(&self) -> Profile {
         let mut p = if self.fast {
             FAST_PROFILE
         } else {
@@ -124,9 +125,9 @@ pub async fn run(
         .connect_timeout(Duration::from_secs(3))
         .build()?;
     let (nodes, admins, handler_url, identity, handler_addr) = if args.ingress.is_empty() {
-        let c = cluster::open(config)?;
+        let c = cluster::open(config).await?;
         let nodes: Vec<(String, IngressClient)> = c
-            .spec
+            .spec()
             .nodes
             .iter()
             .map(|n| n.name.clone())
@@ -135,9 +136,9 @@ pub async fn run(
         (
             nodes,
             c.admins(),
-            c.spec.handler_url(),
-            Some(c.creds.request_identity_public_key.clone()),
-            c.spec.handler_addr(),
+            c.spec().handler_url(),
+            Some(c.creds().request_identity_public_key.clone()),
+            c.spec().handler_addr(),
         )
     } else {
         let nodes = args

@@ -1,8 +1,8 @@
 //! `cluster start|status|stop|clean|logs|kill`.
 
-use crate::cluster::native::{ClusterStatus, NativeCluster, NativeError};
-use crate::cluster::process;
+use crate::cluster::runtime::{ClusterRuntime, runtime_name};
 use crate::cluster::spec::Runtime;
+use crate::cluster::status::ClusterStatus;
 use crate::config::Config;
 use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
@@ -62,22 +62,15 @@ pub struct KillArgs {
     pub node: String,
 }
 
-/// Opens the native cluster the config describes.
-pub fn open(config: &Config) -> anyhow::Result<NativeCluster> {
-    if config.runtime == Runtime::Docker {
-        anyhow::bail!(
-            "--runtime docker is not available yet; use the native runtime (the default)"
-        );
-    }
-    let spec = config.spec()?;
-    let tools = config.tools.resolve()?;
-    Ok(NativeCluster::open(spec, tools)?)
+/// Opens the cluster the config describes, on the runtime it runs on (or is asked to).
+pub async fn open(config: &Config) -> anyhow::Result<ClusterRuntime> {
+    Ok(ClusterRuntime::open(config).await?)
 }
 
 /// The endpoint served for readiness probes.
-fn endpoint(cluster: &NativeCluster) -> anyhow::Result<restate_sdk::prelude::Endpoint> {
+fn endpoint(cluster: &ClusterRuntime) -> anyhow::Result<restate_sdk::prelude::Endpoint> {
     Ok(crate::service::endpoint(
-        Some(&cluster.creds.request_identity_public_key),
+        Some(&cluster.creds().request_identity_public_key),
         &Default::default(),
     )?)
 }
@@ -90,13 +83,13 @@ fn say(line: &str) {
 pub async fn run(config: &Config, cmd: &ClusterCommand) -> anyhow::Result<i32> {
     match cmd {
         ClusterCommand::Start(args) => {
-            let cluster = open(config)?;
+            let cluster = open(config).await?;
             start(&cluster, Duration::from_secs(args.timeout)).await?;
             print_addresses(&cluster);
             Ok(0)
         }
         ClusterCommand::Status(args) => {
-            let cluster = open(config)?;
+            let cluster = open(config).await?;
             let status = cluster.status(endpoint(&cluster)?).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
@@ -106,43 +99,48 @@ pub async fn run(config: &Config, cmd: &ClusterCommand) -> anyhow::Result<i32> {
             Ok(if status.all_ready() { 0 } else { 1 })
         }
         ClusterCommand::Stop => {
-            let cluster = open(config)?;
-            let stopped = cluster.stop(&mut say)?;
+            let cluster = open(config).await?;
+            let stopped = cluster.stop(&mut say).await?;
+            let spec = cluster.spec();
             if stopped.is_empty() {
-                eprintln!("nothing was running for cluster {:?}", cluster.spec.name);
+                eprintln!("nothing was running for cluster {:?}", spec.name);
+            } else if cluster.runtime() == Runtime::Docker {
+                eprintln!(
+                    "stopped; containers and their volumes are kept (state in {})",
+                    abs(&spec.state_dir)
+                );
             } else {
-                eprintln!("stopped; data kept in {}", abs(&cluster.spec.state_dir));
+                eprintln!("stopped; data kept in {}", abs(&spec.state_dir));
             }
             Ok(0)
         }
         ClusterCommand::Clean(_) => {
-            let cluster = open(config)?;
-            cluster.clean(&mut say)?;
+            let cluster = open(config).await?;
+            cluster.clean(&mut say).await?;
             Ok(0)
         }
         ClusterCommand::Logs(args) => {
-            let cluster = open(config)?;
+            let cluster = open(config).await?;
             let components = match &args.node {
                 Some(n) => vec![cluster.component(n)?],
                 None => cluster.component_names(),
             };
             for c in components {
-                let path = cluster.log_file(&c);
                 if args.node.is_none() {
-                    println!("==> {c} ({}) <==", path.display());
+                    println!("==> {c} ({}) <==", cluster.log_source(&c));
                 }
-                match process::tail(&path, args.lines) {
+                match cluster.logs(&c, args.lines).await {
                     Ok(text) => println!("{text}"),
-                    Err(e) => eprintln!("no log for {c} at {}: {e}", path.display()),
+                    Err(e) => eprintln!("{e}"),
                 }
             }
             Ok(0)
         }
         ClusterCommand::Kill(args) => {
-            let cluster = open(config)?;
+            let cluster = open(config).await?;
             let component = cluster.component(&args.node)?;
-            match cluster.kill(&component)? {
-                Some(pid) => eprintln!("killed {component} (pid {pid}) with SIGKILL"),
+            match cluster.kill(&component).await? {
+                Some(what) => eprintln!("killed {component} ({what}) with SIGKILL"),
                 None => eprintln!("{component} was not running"),
             }
             Ok(0)
@@ -151,17 +149,16 @@ pub async fn run(config: &Config, cmd: &ClusterCommand) -> anyhow::Result<i32> {
 }
 
 /// Starts the cluster, printing progress, and reports what was already up.
-pub async fn start(cluster: &NativeCluster, timeout: Duration) -> Result<(), anyhow::Error> {
+pub async fn start(cluster: &ClusterRuntime, timeout: Duration) -> Result<(), anyhow::Error> {
+    let spec = cluster.spec();
     eprintln!(
-        "starting cluster {:?} ({} nodes) in {}",
-        cluster.spec.name,
-        cluster.spec.nodes.len(),
-        abs(&cluster.spec.state_dir)
+        "starting cluster {:?} ({} nodes, {} runtime) in {}",
+        spec.name,
+        spec.nodes.len(),
+        runtime_name(cluster.runtime()),
+        abs(&spec.state_dir)
     );
-    let report = cluster
-        .start(endpoint(cluster)?, timeout, &mut say)
-        .await
-        .map_err(explain)?;
+    let report = cluster.start(endpoint(cluster)?, timeout, &mut say).await?;
     if report.started.is_empty() {
         eprintln!(
             "everything was already up and is ready: {}",
@@ -173,10 +170,6 @@ pub async fn start(cluster: &NativeCluster, timeout: Duration) -> Result<(), any
     Ok(())
 }
 
-fn explain(e: NativeError) -> anyhow::Error {
-    anyhow::Error::new(e)
-}
-
 fn abs(p: &std::path::Path) -> String {
     std::path::absolute(p)
         .unwrap_or_else(|_| p.to_path_buf())
@@ -185,8 +178,9 @@ fn abs(p: &std::path::Path) -> String {
 }
 
 /// Prints where everything is reachable and where state persists.
-pub fn print_addresses(cluster: &NativeCluster) {
-    let spec = &cluster.spec;
+pub fn print_addresses(cluster: &ClusterRuntime) {
+    let spec = cluster.spec();
+    let docker = cluster.runtime() == Runtime::Docker;
     let mut t = Table::new();
     t.load_style(UTF8_BORDERS_ONLY);
     t.set_header(vec!["component", "address", "also"]);
@@ -204,10 +198,19 @@ pub fn print_addresses(cluster: &NativeCluster) {
     t.add_row(vec![
         "object store".to_string(),
         format!("S3 {}", spec.s3_endpoint()),
-        format!(
-            "bucket {}/{}",
-            spec.object_store.bucket, spec.object_store.prefix
-        ),
+        if docker {
+            format!(
+                "bucket {}/{}   MinIO console {}",
+                spec.object_store.bucket,
+                spec.object_store.prefix,
+                spec.url(spec.object_store.console_port)
+            )
+        } else {
+            format!(
+                "bucket {}/{}",
+                spec.object_store.bucket, spec.object_store.prefix
+            )
+        },
     ]);
     t.add_row(vec![
         "postgres".to_string(),
@@ -217,9 +220,20 @@ pub fn print_addresses(cluster: &NativeCluster) {
     t.add_row(vec![
         "handlers".to_string(),
         spec.handler_url(),
-        "served by `serve` / `all-in-one`".into(),
+        format!(
+            "served by `serve` / `all-in-one` on {}:{}",
+            spec.handler_bind_host(),
+            spec.handler_port
+        ),
     ]);
     println!("{t}");
+    if docker {
+        println!(
+            "containers, volumes and network are labelled {}={}",
+            crate::cluster::container_spec::LABEL_CLUSTER,
+            spec.name
+        );
+    }
     println!("state persists in {}", abs(&spec.state_dir));
     println!(
         "credentials (generated, mode 0600): {}",

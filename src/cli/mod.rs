@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_llm;
 pub mod classify;
 pub mod cluster;
+pub mod compose;
 pub mod db;
 pub mod eval;
 pub mod llm_args;
@@ -72,9 +73,19 @@ pub struct GlobalArgs {
     /// Partitions to provision (fixed when the cluster is first created; default 24).
     #[arg(long, global = true, env = "RESTATE_CLASSIFY_PARTITIONS")]
     pub partitions: Option<u16>,
-    /// Runtime: native child processes (default) or docker.
+    /// Runtime: native child processes (default), docker containers, or auto (docker when a
+    /// Docker engine answers, else native). An existing cluster keeps the runtime it was made with.
     #[arg(long, global = true, env = "RESTATE_CLASSIFY_RUNTIME", value_enum)]
     pub runtime: Option<Runtime>,
+    /// Address the handler server binds so the nodes reach it (default: 127.0.0.1 natively; the
+    /// Docker host-gateway address, e.g. 172.17.0.1, for containers).
+    #[arg(
+        long,
+        global = true,
+        env = "RESTATE_CLASSIFY_HANDLER_BIND",
+        value_name = "IP"
+    )]
+    pub handler_bind: Option<String>,
     /// Where `setup` installs tools and where they are looked up first (default .tools).
     #[arg(
         long,
@@ -142,6 +153,7 @@ impl GlobalArgs {
                 partitions: self.partitions,
                 state_dir: self.state_dir.clone(),
                 runtime: self.runtime,
+                handler_bind: self.handler_bind.clone(),
             },
             tools: ToolsSection {
                 dir: self.tools_dir.clone(),
@@ -182,6 +194,9 @@ pub enum Command {
     /// Create the schema, import indicator files, load the bundled dataset, show what is stored.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Print the docker compose file equivalent to `--runtime docker` for this spec
+    /// (`restate-classify compose > compose/docker-compose.cluster.yml`).
+    Compose(compose::ComposeArgs),
     /// Run an OpenAI/Anthropic-compatible LLM API simulator (rate limits, faults, latency;
     /// answers from the rules engine) to rehearse and benchmark at zero cost.
     LlmSim(llm_sim::LlmSimArgs),

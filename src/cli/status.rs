@@ -16,10 +16,10 @@ pub struct StatusArgs {
 
 /// Prints cluster readiness and the latest run; exit 0 when the cluster is ready.
 pub async fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<i32> {
-    let c = cluster::open(config)?;
+    let c = cluster::open(config).await?;
     let status = c
         .status(crate::service::endpoint(
-            Some(&c.creds.request_identity_public_key),
+            Some(&c.creds().request_identity_public_key),
             &Default::default(),
         )?)
         .await?;

@@ -54,6 +54,32 @@ impl PartitionLeadership {
     }
 }
 
+/// Counts all partitions.
+pub const PARTITIONS_SQL: &str = "SELECT count(*) AS n FROM partitions";
+/// Counts partitions whose leader is active.
+pub const LED_PARTITIONS_SQL: &str = "SELECT count(DISTINCT partition_id) AS n FROM partition_state \
+     WHERE effective_mode = 'Leader' AND replay_status = 'active'";
+
+/// Arguments of `restatectl` (after the program) for one SQL query against `addresses`.
+pub fn restatectl_sql_args(addresses: &[String], sql: &str) -> Vec<String> {
+    vec![
+        "--address".into(),
+        addresses.join(","),
+        "sql".into(),
+        "--jsonl".into(),
+        sql.into(),
+    ]
+}
+
+/// The JSON rows of `restatectl sql --jsonl` output (other lines are ignored).
+pub fn parse_jsonl(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 /// Runs a SQL query over the cluster-state tables with `restatectl sql --jsonl`.
 pub async fn restatectl_sql(
     restatectl: &Path,
@@ -63,9 +89,7 @@ pub async fn restatectl_sql(
     let out = tokio::time::timeout(
         Duration::from_secs(15),
         Command::new(restatectl)
-            .arg("--address")
-            .arg(addresses.join(","))
-            .args(["sql", "--jsonl", sql])
+            .args(restatectl_sql_args(addresses, sql))
             .kill_on_drop(true)
             .output(),
     )
@@ -88,11 +112,7 @@ pub async fn restatectl_sql(
                 .to_string(),
         });
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+    Ok(parse_jsonl(&String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Counts partitions and those with an active leader.
@@ -100,31 +120,24 @@ pub async fn partition_leadership(
     restatectl: &Path,
     addresses: &[String],
 ) -> Result<PartitionLeadership, ProbeError> {
+    partition_leadership_with(|sql| restatectl_sql(restatectl, addresses, sql)).await
+}
+
+/// Counts partitions and those with an active leader, running each query through `run` (the
+/// host's `restatectl`, or `restatectl` inside a node container).
+pub async fn partition_leadership_with<F, Fut>(run: F) -> Result<PartitionLeadership, ProbeError>
+where
+    F: Fn(&'static str) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<serde_json::Value>, ProbeError>>,
+{
     let count = |rows: Vec<serde_json::Value>, col: &str| {
         rows.first()
             .and_then(|r| r.get(col))
             .and_then(|v| v.as_u64())
             .unwrap_or(0)
     };
-    let total = count(
-        restatectl_sql(
-            restatectl,
-            addresses,
-            "SELECT count(*) AS n FROM partitions",
-        )
-        .await?,
-        "n",
-    );
-    let led = count(
-        restatectl_sql(
-            restatectl,
-            addresses,
-            "SELECT count(DISTINCT partition_id) AS n FROM partition_state \
-             WHERE effective_mode = 'Leader' AND replay_status = 'active'",
-        )
-        .await?,
-        "n",
-    );
+    let total = count(run(PARTITIONS_SQL).await?, "n");
+    let led = count(run(LED_PARTITIONS_SQL).await?, "n");
     Ok(PartitionLeadership { total, led })
 }
 
@@ -188,5 +201,27 @@ mod tests {
         assert!(!PartitionLeadership { total: 0, led: 0 }.complete());
         assert!(!PartitionLeadership { total: 24, led: 23 }.complete());
         assert!(PartitionLeadership { total: 24, led: 24 }.complete());
+    }
+
+    #[test]
+    fn jsonl_rows_are_parsed_and_noise_ignored() {
+        let rows = parse_jsonl("warning: something\n{\"n\":24}\n\n{broken\n");
+        assert_eq!(rows, vec![serde_json::json!({"n": 24})]);
+    }
+
+    #[tokio::test]
+    async fn leadership_runs_both_queries_through_the_runner() {
+        let l = partition_leadership_with(|sql| async move {
+            Ok(vec![if sql == PARTITIONS_SQL {
+                serde_json::json!({"n": 24})
+            } else {
+                serde_json::json!({"n": 20})
+            }])
+        })
+        .await
+        .unwrap();
+        assert_eq!(l, PartitionLeadership { total: 24, led: 20 });
+        let args = restatectl_sql_args(&["http://a:1".into(), "http://b:2".into()], "SELECT 1");
+        assert_eq!(args[1], "http://a:1,http://b:2");
     }
 }

@@ -5,13 +5,16 @@ use super::credentials::{Credentials, CredentialsError, write_private};
 use super::health::{self, ProbeError};
 use super::object_store::{self, ObjectStoreError, S3Target};
 use super::postgres::{self, PgTarget, PostgresError};
+use super::probe_server::ProbeServer;
 use super::process::{self, Launch, ProcessError};
 use super::restate_config;
 use super::spec::{ClusterSpec, NodeSpec, Runtime};
 use super::state::{ClusterState, ComponentState, OBJECT_STORE, POSTGRES, StateError};
+pub use super::status::{
+    ClusterStatus, DatabaseStatus, NodeStatus, ObjectStoreStatus, StartReport,
+};
 use crate::restate::admin::AdminClient;
 use crate::restate::ingress::IngressClient;
-use crate::service::server::BackgroundServer;
 use crate::tools::{ToolError, ToolPaths};
 use nix::sys::signal::Signal;
 use restate_sdk::prelude::Endpoint;
@@ -122,84 +125,6 @@ pub struct NativeCluster {
     /// Generated secrets.
     pub creds: Credentials,
     http: reqwest::Client,
-}
-
-/// Readiness of one Restate node.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct NodeStatus {
-    /// Node name.
-    pub name: String,
-    /// Ingress URL.
-    pub ingress: String,
-    /// Admin URL.
-    pub admin: String,
-    /// Process id, if started.
-    pub pid: Option<u32>,
-    /// Process alive.
-    pub alive: bool,
-    /// A real invocation through this node's ingress succeeded.
-    pub ready: bool,
-    /// Why not ready, if not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// Readiness of the object store.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ObjectStoreStatus {
-    /// S3 endpoint.
-    pub endpoint: String,
-    /// Process id, if started.
-    pub pid: Option<u32>,
-    /// The bucket answers to our credentials.
-    pub ready: bool,
-}
-
-/// Readiness of the database.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DatabaseStatus {
-    /// URL without password.
-    pub url: String,
-    /// Process id, if started.
-    pub pid: Option<u32>,
-    /// A query succeeded.
-    pub ready: bool,
-}
-
-/// The whole cluster's status, as `cluster status --json` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ClusterStatus {
-    /// Runtime.
-    pub runtime: Runtime,
-    /// Cluster name.
-    pub name: String,
-    /// State dir.
-    pub state_dir: String,
-    /// Nodes.
-    pub nodes: Vec<NodeStatus>,
-    /// Object store.
-    pub object_store: ObjectStoreStatus,
-    /// Database.
-    pub database: DatabaseStatus,
-    /// Partitions led / total, if the cluster answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partitions: Option<(u64, u64)>,
-}
-
-impl ClusterStatus {
-    /// Every component is ready.
-    pub fn all_ready(&self) -> bool {
-        self.nodes.iter().all(|n| n.ready) && self.object_store.ready && self.database.ready
-    }
-}
-
-/// What `start` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartReport {
-    /// Components started now.
-    pub started: Vec<String>,
-    /// Components that were already running.
-    pub already_running: Vec<String>,
 }
 
 /// Where a component's log goes and how to recognise its process.
@@ -542,7 +467,7 @@ impl NativeCluster {
             self.spec.partitions
         ));
 
-        let probe = probe_server(&self.spec, endpoint).await?;
+        let probe = ProbeServer::start_if_free(&self.spec, endpoint).await?;
         self.register(deadline).await?;
         for (node, ingress) in self.spec.nodes.iter().zip(self.ingresses()) {
             self.wait_for(
@@ -740,7 +665,7 @@ impl NativeCluster {
                 .ok();
         let all_led = leadership.is_some_and(|l| l.complete());
         let probe = if all_led {
-            Some(probe_server(&self.spec, endpoint).await?)
+            Some(ProbeServer::start_if_free(&self.spec, endpoint).await?)
         } else {
             None
         };
@@ -786,18 +711,6 @@ impl NativeCluster {
             partitions: leadership.map(|l| (l.led, l.total)),
         })
     }
-}
-
-/// Serves `endpoint` on the handler port for a probe, unless something already listens there.
-async fn probe_server(
-    spec: &ClusterSpec,
-    endpoint: Endpoint,
-) -> Result<BackgroundServer, NativeError> {
-    let addr = spec.handler_addr();
-    if !process::port_is_free(spec.handler_port) {
-        return Ok(BackgroundServer::none(addr));
-    }
-    Ok(BackgroundServer::start(addr, endpoint).await?)
 }
 
 fn check_same_shape(existing: &ClusterSpec, requested: &ClusterSpec) -> Result<(), NativeError> {

@@ -85,6 +85,15 @@ impl S3Target {
         }
     }
 
+    /// The cluster's object store as the Restate nodes reach it (differs from
+    /// [`Self::of_cluster`] only in the docker runtime, where nodes use the network host name).
+    pub fn for_nodes(spec: &ClusterSpec, creds: &Credentials) -> Self {
+        Self {
+            endpoint: spec.s3_endpoint_for_nodes(),
+            ..Self::of_cluster(spec, creds)
+        }
+    }
+
     fn bucket(&self) -> Result<Bucket, ObjectStoreError> {
         let url =
             self.endpoint
@@ -136,6 +145,46 @@ impl S3Target {
             Err(ObjectStoreError::Status {
                 endpoint: self.endpoint.clone(),
                 what: "HEAD bucket",
+                status,
+                expected: "200",
+            })
+        }
+    }
+
+    /// Creates the bucket unless it exists already (MinIO starts without buckets).
+    pub async fn ensure_bucket(&self, http: &reqwest::Client) -> Result<(), ObjectStoreError> {
+        let status = match self.bucket_ready(http).await {
+            Ok(()) => return Ok(()),
+            Err(ObjectStoreError::Status { status, .. }) => status,
+            Err(e) => return Err(e),
+        };
+        if status != 404 {
+            return Err(ObjectStoreError::Status {
+                endpoint: self.endpoint.clone(),
+                what: "HEAD bucket",
+                status,
+                expected: "200 or 404",
+            });
+        }
+        let bucket = self.bucket()?;
+        let creds = self.creds();
+        let action = bucket.create_bucket(&creds);
+        let url = action.sign(Duration::from_secs(60));
+        let status = http
+            .put(url)
+            .body(action.body())
+            .send()
+            .await
+            .map_err(self.http_err())?
+            .status()
+            .as_u16();
+        // 409: created meanwhile by someone else, which is just as good.
+        if status == 200 || status == 409 {
+            Ok(())
+        } else {
+            Err(ObjectStoreError::Status {
+                endpoint: self.endpoint.clone(),
+                what: "create bucket",
                 status,
                 expected: "200",
             })

@@ -253,6 +253,12 @@ mod tests {
             run_as: None,
         })
         .unwrap();
+        // Under load the child may not have exec'd yet when spawn returns: wait (bounded) until
+        // /proc shows it as `sleep`.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !is_alive(pid, "sleep") && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
         assert!(is_alive(pid, "sleep"));
         assert!(!is_alive(pid, "definitely-not-this-program"));
         let killed = terminate(pid, "sleep", Signal::SIGTERM, Duration::from_secs(5)).unwrap();

@@ -26,8 +26,23 @@ pub const SEED_WEED_FILER_PORT: u32 = 8888;
 pub const SEED_WEED_ADMIN_PORT: u32 = 23646;
 /// SeaweedFS puts each component's gRPC port at its HTTP port plus this.
 pub const WEED_GRPC_OFFSET: u32 = 10000;
+/// Seed port of the MinIO console (docker runtime; SeaweedFS has no console here).
+pub const SEED_MINIO_CONSOLE_PORT: u32 = 9001;
 /// Largest node count the seed port scheme allows (node 6 would need port 69070).
 pub const MAX_NODES: u32 = 5;
+
+/// Name by which containers reach the machine that runs them; each container maps it to the
+/// engine's host gateway (`extra_hosts: host.docker.internal:host-gateway`).
+pub const DOCKER_HOST_ALIAS: &str = "host.docker.internal";
+/// Host name of the object store (MinIO) on the cluster's container network.
+pub const DOCKER_OBJECT_STORE_HOST: &str = "minio";
+/// Host name of PostgreSQL on the cluster's container network.
+pub const DOCKER_POSTGRES_HOST: &str = "postgres";
+/// Restate's `base-dir` inside a node container; each node mounts its own volume there.
+pub const DOCKER_RESTATE_BASE_DIR: &str = "/restate-data";
+/// What a containerised service binds inside its container; only the published ports (on
+/// `bind_host`) make it reachable from the host.
+pub const DOCKER_CONTAINER_BIND: &str = "0.0.0.0";
 
 /// Errors in a cluster description.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -54,13 +69,20 @@ pub enum SpecError {
         "cluster name {0:?} is invalid: use 1-40 characters from a-z, 0-9 and '-', starting with a letter"
     )]
     Name(String),
+    /// `auto` reached the spec unresolved (it must become native or docker first).
+    #[error("a cluster description needs a concrete runtime (native or docker), not auto")]
+    UnresolvedRuntime,
+    /// The handler bind address is not an IP address.
+    #[error("--handler-bind {0:?} is not an IP address (e.g. 127.0.0.1 or 172.17.0.1)")]
+    HandlerBind(String),
 }
 
 /// Which runtime runs the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Runtime {
     /// Child processes on this machine (the default).
+    #[default]
     Native,
     /// Containers through the Docker API.
     Docker,
@@ -104,6 +126,9 @@ pub struct ObjectStoreSpec {
     pub prefix: String,
     /// Region string for request signing.
     pub region: String,
+    /// MinIO console port (docker runtime only).
+    #[serde(default)]
+    pub console_port: u16,
 }
 
 /// The PostgreSQL server.
@@ -140,6 +165,14 @@ pub struct ClusterSpec {
     pub replication: u8,
     /// The offset applied to every seed port.
     pub port_offset: u32,
+    /// The runtime this description is for (never `auto`). It decides what services bind inside
+    /// their runtime and how they address each other; ports are the same in both.
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// Address the embedded handler server binds. `None`: the bind host (127.0.0.1) natively;
+    /// the docker runtime fills in the engine's host-gateway address so containers reach it.
+    #[serde(default)]
+    pub handler_bind: Option<String>,
 }
 
 /// What a cluster description is built from (flags and config).
@@ -155,6 +188,10 @@ pub struct SpecOptions {
     pub port_offset: u32,
     /// Partitions to provision.
     pub partitions: u16,
+    /// The runtime (native or docker; `auto` must be resolved before).
+    pub runtime: Runtime,
+    /// Explicit bind address of the handler server (`--handler-bind`).
+    pub handler_bind: Option<String>,
 }
 
 impl Default for SpecOptions {
@@ -165,6 +202,8 @@ impl Default for SpecOptions {
             nodes: 3,
             port_offset: 0,
             partitions: 24,
+            runtime: Runtime::Native,
+            handler_bind: None,
         }
     }
 }
@@ -187,6 +226,14 @@ impl ClusterSpec {
     /// Builds the description; validates the name, node count and every port.
     pub fn new(opts: &SpecOptions) -> Result<Self, SpecError> {
         validate_name(&opts.name)?;
+        if opts.runtime == Runtime::Auto {
+            return Err(SpecError::UnresolvedRuntime);
+        }
+        if let Some(h) = &opts.handler_bind
+            && h.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(SpecError::HandlerBind(h.clone()));
+        }
         if opts.nodes == 0 || opts.nodes > MAX_NODES {
             return Err(SpecError::NodeCount(opts.nodes));
         }
@@ -221,6 +268,7 @@ impl ClusterSpec {
             bucket: "restate".into(),
             prefix: "snapshots".into(),
             region: "us-east-1".into(),
+            console_port: port(SEED_MINIO_CONSOLE_PORT, off, "object store console")?,
         };
         // The gRPC companions must fit too.
         for (p, what) in [
@@ -247,6 +295,8 @@ impl ClusterSpec {
             partitions: opts.partitions,
             replication: if opts.nodes >= 2 { 2 } else { 1 },
             port_offset: off,
+            runtime: opts.runtime,
+            handler_bind: opts.handler_bind.clone(),
         })
     }
 
@@ -269,9 +319,16 @@ impl ClusterSpec {
         ports
     }
 
-    /// Ports of the object store, gRPC companions included.
+    /// Ports of the object store: SeaweedFS's (gRPC companions included) natively, MinIO's S3 API
+    /// and console in the docker runtime.
     pub fn object_store_ports(&self) -> Vec<(u16, String)> {
         let o = &self.object_store;
+        if self.runtime == Runtime::Docker {
+            return vec![
+                (o.s3_port, "object store S3".into()),
+                (o.console_port, "object store console".into()),
+            ];
+        }
         let mut v = Vec::new();
         for (p, what) in [
             (o.s3_port, "S3"),
@@ -325,15 +382,111 @@ impl ClusterSpec {
         self.url(self.object_store.s3_port)
     }
 
-    /// The handler server URL as the nodes call it.
+    /// Host name by which the nodes reach the handler server: the bind host natively,
+    /// `host.docker.internal` from containers.
+    pub fn handler_host(&self) -> &str {
+        match self.runtime {
+            Runtime::Docker => DOCKER_HOST_ALIAS,
+            _ => &self.bind_host,
+        }
+    }
+
+    /// The handler server URL as the nodes call it (the deployment URI that gets registered).
     pub fn handler_url(&self) -> String {
-        self.url(self.handler_port)
+        format!("http://{}:{}", self.handler_host(), self.handler_port)
+    }
+
+    /// The address the handler server binds: one the nodes can reach (see [`Self::handler_bind`]).
+    pub fn handler_bind_host(&self) -> &str {
+        self.handler_bind.as_deref().unwrap_or(&self.bind_host)
+    }
+
+    /// What a Restate node binds inside its runtime (its listeners' host part).
+    pub fn node_bind_host(&self) -> &str {
+        match self.runtime {
+            Runtime::Docker => DOCKER_CONTAINER_BIND,
+            _ => &self.bind_host,
+        }
+    }
+
+    /// The node-to-node address a node advertises to its peers: its container's host name on
+    /// the cluster network in the docker runtime.
+    pub fn advertised_node_url(&self, node: &NodeSpec) -> String {
+        match self.runtime {
+            Runtime::Docker => format!("http://{}:{}", node.name, node.node_port),
+            _ => self.url(node.node_port),
+        }
+    }
+
+    /// Every node's advertised address, as each node's `[metadata-client] addresses` lists them.
+    pub fn metadata_addresses(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| self.advertised_node_url(n))
+            .collect()
+    }
+
+    /// The S3 endpoint as the nodes reach it (MinIO's host name on the container network).
+    pub fn s3_endpoint_for_nodes(&self) -> String {
+        match self.runtime {
+            Runtime::Docker => format!(
+                "http://{DOCKER_OBJECT_STORE_HOST}:{}",
+                self.object_store.s3_port
+            ),
+            _ => self.s3_endpoint(),
+        }
+    }
+
+    /// Restate's `base-dir` as the nodes see it: an absolute path in the state dir natively, the
+    /// per-node volume's mount point in a container.
+    pub fn restate_base_dir(&self) -> PathBuf {
+        match self.runtime {
+            Runtime::Docker => PathBuf::from(DOCKER_RESTATE_BASE_DIR),
+            _ => {
+                let base = self.dirs().restate_base();
+                std::path::absolute(&base).unwrap_or(base)
+            }
+        }
+    }
+
+    /// Names of all components: object store, database, nodes.
+    pub fn component_names(&self) -> Vec<String> {
+        let mut v = vec![
+            super::state::OBJECT_STORE.to_string(),
+            super::state::POSTGRES.to_string(),
+        ];
+        v.extend(self.nodes.iter().map(|n| n.name.clone()));
+        v
+    }
+
+    /// Resolves a user-given component name (`restate-2`, `2`, `n2`, `s3`, `minio`, `db`, …) to
+    /// its canonical name.
+    pub fn component(&self, name: &str) -> Option<String> {
+        match name {
+            "object-store" | "s3" | "seaweedfs" | "weed" | "minio" => {
+                Some(super::state::OBJECT_STORE.to_string())
+            }
+            "postgres" | "postgresql" | "db" | "database" | "timescaledb" => {
+                Some(super::state::POSTGRES.to_string())
+            }
+            other => self.node(other).map(|n| n.name.clone()),
+        }
+    }
+
+    /// A one-line summary of what must not change over a cluster's life.
+    pub fn shape(&self) -> String {
+        format!(
+            "{} nodes, port offset {}, {} partitions",
+            self.nodes.len(),
+            self.port_offset,
+            self.partitions
+        )
     }
 
     /// Socket address the handler server binds.
     pub fn handler_addr(&self) -> std::net::SocketAddr {
         let ip = self
-            .bind_host
+            .handler_bind_host()
             .parse()
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
         std::net::SocketAddr::new(ip, self.handler_port)
@@ -368,6 +521,13 @@ impl StateDirs {
             root: root.to_path_buf(),
         }
     }
+    /// A non-empty directory without our marker files: not ours to write into or delete.
+    pub fn is_foreign(&self) -> bool {
+        !self.cluster_file().exists()
+            && !self.credentials_file().exists()
+            && std::fs::read_dir(&self.root).is_ok_and(|mut d| d.next().is_some())
+    }
+
     /// `cluster.json`: what runs where.
     pub fn cluster_file(&self) -> PathBuf {
         self.root.join("cluster.json")
@@ -508,5 +668,110 @@ mod tests {
     #[test]
     fn single_node_uses_replication_one() {
         assert_eq!(spec(1, 0).unwrap().replication, 1);
+    }
+
+    fn docker(nodes: u32, offset: u32) -> ClusterSpec {
+        ClusterSpec::new(&SpecOptions {
+            nodes,
+            port_offset: offset,
+            runtime: Runtime::Docker,
+            ..SpecOptions::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn native_view_is_the_loopback_everywhere() {
+        let s = spec(3, 0).unwrap();
+        assert_eq!(s.metadata_addresses(), s.node_addresses());
+        assert_eq!(s.s3_endpoint_for_nodes(), s.s3_endpoint());
+        assert_eq!(s.handler_url(), "http://127.0.0.1:9080");
+        assert_eq!(s.handler_bind_host(), "127.0.0.1");
+        assert_eq!(s.node_bind_host(), "127.0.0.1");
+        assert!(s.restate_base_dir().is_absolute());
+    }
+
+    #[test]
+    fn docker_view_uses_network_names_and_host_gateway() {
+        let s = docker(3, 0);
+        assert_eq!(
+            s.metadata_addresses(),
+            vec![
+                "http://restate-1:5122",
+                "http://restate-2:25122",
+                "http://restate-3:35122"
+            ]
+        );
+        assert_eq!(s.s3_endpoint_for_nodes(), "http://minio:9000");
+        assert_eq!(s.handler_url(), "http://host.docker.internal:9080");
+        assert_eq!(s.node_bind_host(), "0.0.0.0");
+        assert_eq!(s.restate_base_dir(), PathBuf::from("/restate-data"));
+        // What the host sees is unchanged: published ports on 127.0.0.1.
+        assert_eq!(s.ingress_urls()[1], "http://127.0.0.1:28080");
+        assert_eq!(s.s3_endpoint(), "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn docker_ports_are_minio_not_seaweedfs_and_never_collide() {
+        let s = docker(3, 0);
+        assert_eq!(
+            s.object_store_ports(),
+            vec![
+                (9000, "object store S3".to_string()),
+                (9001, "object store console".to_string())
+            ]
+        );
+        for offset in [0, 1, 123, 2000] {
+            let s = docker(5, offset);
+            let mut ports: Vec<u16> = s.all_ports().into_iter().map(|(p, _)| p).collect();
+            let n = ports.len();
+            ports.sort();
+            ports.dedup();
+            assert_eq!(ports.len(), n, "duplicate port at offset {offset}");
+        }
+    }
+
+    #[test]
+    fn auto_and_bad_handler_bind_are_rejected() {
+        let auto = ClusterSpec::new(&SpecOptions {
+            runtime: Runtime::Auto,
+            ..SpecOptions::default()
+        });
+        assert_eq!(auto.unwrap_err(), SpecError::UnresolvedRuntime);
+        let bad = ClusterSpec::new(&SpecOptions {
+            handler_bind: Some("docker0".into()),
+            ..SpecOptions::default()
+        });
+        assert_eq!(bad.unwrap_err(), SpecError::HandlerBind("docker0".into()));
+        let ok = ClusterSpec::new(&SpecOptions {
+            runtime: Runtime::Docker,
+            handler_bind: Some("172.17.0.1".into()),
+            ..SpecOptions::default()
+        })
+        .unwrap();
+        assert_eq!(ok.handler_bind_host(), "172.17.0.1");
+    }
+
+    #[test]
+    fn component_names_resolve_in_both_runtimes() {
+        let s = docker(3, 0);
+        assert_eq!(s.component("minio").as_deref(), Some("object-store"));
+        assert_eq!(s.component("db").as_deref(), Some("postgres"));
+        assert_eq!(s.component("n2").as_deref(), Some("restate-2"));
+        assert_eq!(s.component("restate-9"), None);
+    }
+
+    #[test]
+    fn specs_recorded_before_the_runtime_field_still_load() {
+        let mut v = serde_json::to_value(spec(3, 0).unwrap()).unwrap();
+        let obj = v.as_object_mut().unwrap();
+        obj.remove("runtime");
+        obj.remove("handler_bind");
+        obj["object_store"]
+            .as_object_mut()
+            .unwrap()
+            .remove("console_port");
+        let back: ClusterSpec = serde_json::from_value(v).unwrap();
+        assert_eq!(back.runtime, Runtime::Native);
     }
 }

@@ -43,7 +43,17 @@ pub struct NormalizationService {
     pub app: Option<App>,
 }
 
-#[restate_sdk::service(name = "normalization")]
+#[restate_sdk::service(
+    name = "normalization",
+    ingress_private = true,
+    invocation_retry_policy(
+        initial_interval = "200ms",
+        max_interval = "5s",
+        factor = 2.0,
+        max_attempts = 100000,
+        on_max_attempts = "pause"
+    )
+)]
 impl NormalizationService {
     /// Normalises one indicator of a run.
     #[handler(name = "run")]
@@ -88,6 +98,10 @@ impl NormalizationService {
     }
 }
 
+// Retry policy of every classification handler: retry quickly (a restarted handler server is
+// picked up within seconds) and practically forever (an outage of hours must not lose work);
+// only after ~6 days of failures does Restate pause the invocation.
+
 /// Declares one LLM-capable stage service as a thin wrapper over [`run_stage`].
 macro_rules! stage_service {
     ($svc:ident, $name:tt, $stage:ty) => {
@@ -97,7 +111,13 @@ macro_rules! stage_service {
             pub app: Option<App>,
         }
 
-        #[restate_sdk::service(name = $name, inactivity_timeout = "5m", abort_timeout = "15m")]
+        #[restate_sdk::service(
+            name = $name,
+            ingress_private = true,
+            inactivity_timeout = "5m",
+            abort_timeout = "15m",
+            invocation_retry_policy(initial_interval = "200ms", max_interval = "5s", factor = 2.0, max_attempts = 100000, on_max_attempts = "pause")
+        )]
         impl $svc {
             /// Answers the stage for one indicator and stores the result.
             #[handler(name = "run")]

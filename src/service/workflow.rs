@@ -85,7 +85,17 @@ pub fn classified_row(
     }
 }
 
-#[restate_sdk::workflow(name = "classification", workflow_completion_retention = "1d")]
+#[restate_sdk::workflow(
+    name = "classification",
+    workflow_completion_retention = "1d",
+    invocation_retry_policy(
+        initial_interval = "200ms",
+        max_interval = "5s",
+        factor = 2.0,
+        max_attempts = 100000,
+        on_max_attempts = "pause"
+    )
+)]
 impl ClassificationWorkflow {
     /// Classifies one indicator of one run.
     #[handler(name = "run")]

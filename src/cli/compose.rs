@@ -1,0 +1,53 @@
+//! `compose`: print the docker compose file for the cluster spec (`--nodes`, `--port-offset`,
+//! `--partitions`, `--name` apply; a cluster recorded in the state dir does not, so the output
+//! depends only on the settings given), optionally writing the matching `.env`.
+
+use crate::cluster::compose;
+use crate::cluster::credentials::Credentials;
+use crate::cluster::spec::{ClusterSpec, Runtime, SpecOptions};
+use crate::config::Config;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `compose`.
+#[derive(Debug, Clone, Args)]
+pub struct ComposeArgs {
+    /// Also write an env file for docker compose (mode 0600) with this cluster's generated
+    /// credentials (created on first use, shared with `--runtime docker` and the handler server).
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+}
+
+/// The spec the compose file describes: settings given, else defaults (3 nodes, seed ports).
+pub fn spec(config: &Config) -> anyhow::Result<ClusterSpec> {
+    let d = SpecOptions::default();
+    let c = &config.cluster;
+    Ok(ClusterSpec::new(&SpecOptions {
+        name: c.name.clone().unwrap_or(d.name),
+        state_dir: Some(config.state_dir()),
+        nodes: c.nodes.unwrap_or(d.nodes),
+        port_offset: c.port_offset.unwrap_or(d.port_offset),
+        partitions: c.partitions.unwrap_or(d.partitions),
+        runtime: Runtime::Docker,
+        handler_bind: c.handler_bind.clone(),
+    })?)
+}
+
+/// Prints the compose file; with `--env-file`, writes the env file too.
+pub fn run(config: &Config, args: &ComposeArgs) -> anyhow::Result<()> {
+    let spec = spec(config)?;
+    print!("{}", compose::render(&spec));
+    if let Some(path) = &args.env_file {
+        let dirs = spec.dirs();
+        let creds = Credentials::load_or_create(&dirs.credentials_file())?;
+        let key = dirs.config().join("request-identity.pem");
+        compose::write_env_file(path, &creds, &key)?;
+        eprintln!(
+            "wrote {} (mode 0600) with the credentials of cluster {:?} ({})",
+            path.display(),
+            spec.name,
+            dirs.credentials_file().display()
+        );
+    }
+    Ok(())
+}
