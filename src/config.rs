@@ -96,6 +96,8 @@ pub struct FileConfig {
     pub tools: ToolsSection,
     /// Which database to use.
     pub database: DatabaseSection,
+    /// LLM providers, budgets, cache and prices (see `llm::config`).
+    pub llm: crate::llm::LlmSection,
 }
 
 impl FileConfig {
@@ -147,6 +149,9 @@ pub struct Config {
     pub runtime: Runtime,
     /// External database, if any (else the cluster's own; see [`crate::db::target::resolve`]).
     pub database_url: Option<DatabaseUrl>,
+    /// The file's `llm:` section; commands layer their `LlmArgs` over it
+    /// (`LlmArgs::config(&config.llm)`).
+    pub llm: crate::llm::LlmSection,
 }
 
 fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
@@ -181,6 +186,7 @@ impl Config {
             tools,
             runtime,
             database_url,
+            llm: file.llm.clone(),
         }
     }
 

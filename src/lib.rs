@@ -14,5 +14,6 @@ pub mod llm;
 pub mod pipeline;
 pub mod restate;
 pub mod service;
+pub mod sim;
 pub mod submit;
 pub mod tools;

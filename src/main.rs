@@ -43,7 +43,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
         // Offline: needs no cluster configuration.
         Command::Eval(args) => {
-            cli::eval::run(args)?;
+            let file = restate_classify::config::FileConfig::load(cli.global.config.as_deref())?;
+            cli::eval::run(args, &file.llm).await?;
             Ok(0)
         }
         Command::Setup(args) => {
@@ -90,6 +91,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::compose::run(&config, args)?;
             Ok(0)
         }
+        // Needs no configuration: a local simulator.
+        Command::LlmSim(args) => cli::llm_sim::run(args).await,
     }
 }
 

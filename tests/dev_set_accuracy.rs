@@ -150,17 +150,20 @@ fn eval_names_the_malformed_record() {
 }
 
 #[test]
-fn eval_rejects_other_providers_clearly() {
+fn eval_with_a_hosted_llm_provider_needs_a_key() {
     let out = bin()
         .arg("eval")
         .arg(data("dev-set.json"))
         .args(["--provider", "openai"])
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("RESTATE_CLASSIFY_LLM_BASE_URL")
         .output()
         .expect("runs");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("unknown provider \"openai\"") && stderr.contains("only \"rules\""),
+        stderr.contains("needs an API key") && stderr.contains("OPENAI_API_KEY"),
         "{stderr}"
     );
 }

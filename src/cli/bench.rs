@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 pub enum BenchCommand {
     /// The engine's ceiling: N workflows of six no-op stage calls.
     Ceiling(CeilingArgs),
+    /// A run's LLM side against llm-sim in-process (no Restate): budget, limiter, cache and
+    /// admission feedback at full scale.
+    Llm(crate::cli::bench_llm::BenchLlmArgs),
     /// The real pipeline on every stored indicator (a --force run) and, on the same cluster just
     /// before, the ceiling with as many workflows; prints both and their ratio.
     Pipeline(PipelineArgs),
@@ -76,6 +79,7 @@ pub struct Throughput {
 /// Runs a benchmark subcommand.
 pub async fn run(config: &Config, cmd: &BenchCommand) -> anyhow::Result<i32> {
     match cmd {
+        BenchCommand::Llm(args) => crate::cli::bench_llm::run(config, args).await,
         BenchCommand::Ceiling(args) => {
             let c = cluster::open(config).await?;
             cluster::start(&c, Duration::from_secs(180)).await?;

@@ -3,8 +3,10 @@
 //! else serves the handler port.
 
 use crate::cli::cluster;
+use crate::cli::llm_args::LlmArgs;
 use crate::config::Config;
 use crate::db::runs::Selection;
+use crate::llm::feedback::spawn_admission_feedback;
 use crate::restate::admin::AdminClient;
 use crate::restate::ingress::IngressClient;
 use crate::service::app::App;
@@ -56,9 +58,9 @@ pub struct ClassifyArgs {
     /// Only indicators with these names (comma separated, case-insensitive).
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     pub names: Vec<String>,
-    /// Provider for every LLM-capable stage: rules (default, offline), openai, anthropic.
-    #[arg(long, env = "RESTATE_CLASSIFY_PROVIDER", default_value = "rules")]
-    pub provider: String,
+    /// Who answers the LLM-capable stages (rules by default), LLM budgets and cache.
+    #[command(flatten)]
+    pub llm: LlmArgs,
     /// Ingress URLs of an external cluster (comma separated) instead of the local one.
     #[arg(long, value_delimiter = ',', value_name = "URL,...")]
     pub ingress: Vec<String>,
@@ -105,12 +107,7 @@ pub async fn run(
     args: &ClassifyArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<RunSummary> {
-    if args.provider != "rules" {
-        anyhow::bail!(
-            "--provider {:?} is not available in this build; use rules",
-            args.provider
-        );
-    }
+    let llm_config = args.llm.config(&config.llm)?;
     let target = crate::db::target::resolve(config)?;
     let pool = crate::db::pool::connect(
         &target,
@@ -177,9 +174,14 @@ pub async fn run(
         )
     };
 
+    // One executor, so one limiter and one cache, for every stage and every node.
+    let executor = Arc::new(crate::llm::Executor::from_config(
+        &llm_config,
+        Some(pool.clone()),
+    )?);
     let app = App {
         db: pool.clone(),
-        executor: Arc::new(crate::llm::Executor::rules_only()),
+        executor: executor.clone(),
     };
     let handlers = Handlers {
         app: Some(app.clone()),
@@ -197,11 +199,23 @@ pub async fn run(
     register_everywhere(&admins, &handler_url).await?;
 
     let profile = args.profile();
+    let admission = Arc::new(Admission::new(profile.window));
+    // With an LLM, the budget limits throughput: the window follows what it can serve (Little's
+    // law), never above the profile's window.
+    let feedback = executor.uses_llm().then(|| {
+        spawn_admission_feedback(
+            executor.clone(),
+            admission.clone(),
+            (1, profile.window),
+            Duration::from_secs(1),
+            cancel.child_token(),
+        )
+    });
     let deps = RunDeps {
         db: pool.clone(),
         nodes: Arc::new(NodePool::new(nodes)),
-        extra: None,
-        admission: Arc::new(Admission::new(profile.window)),
+        extra: executor.uses_llm().then(|| executor.budget_lines()),
+        admission,
     };
     let opts = RunOptions {
         selection: Selection {
@@ -213,15 +227,48 @@ pub async fn run(
         window: profile.window,
         concurrency: profile.concurrency,
         recorded: serde_json::json!({
-            "provider": args.provider,
+            "provider": args.llm.provider.unwrap_or(crate::llm::ProviderKind::Rules),
             "stages": app.executor.describe(),
+            "llm": {
+                "rpm": llm_config.limiter.rpm,
+                "tpm": llm_config.limiter.tpm,
+                "concurrency": llm_config.limiter.concurrency,
+                "cache": llm_config.cache,
+            },
             "window": profile.window,
             "concurrency": profile.concurrency,
             "fast": args.fast,
         }),
     };
-    let summary = classify(&deps, &opts, cancel).await;
+    let summary = classify(&deps, &opts, cancel.clone()).await;
     server.stop().await;
+    if let Some(f) = feedback {
+        f.abort();
+    }
+    executor.flush().await;
+    if let Some(s) = executor.summary() {
+        tracing::info!(?s, "LLM summary");
+        if !args.json {
+            eprintln!(
+                "LLM: {} calls ({} upstream, {:.0}% cache hits), {} invalid, {} rate-limited, {} errors/timeouts, {} rules fallbacks; {:.0} req/min and {:.0} tok/min achieved (budget {:?}/{:?}); tokens in {} (cached {}), out {}; ~${:.4}",
+                s.calls,
+                s.upstream_calls,
+                s.cache_hit_rate * 100.0,
+                s.invalid,
+                s.rate_limited,
+                s.errors + s.timeouts,
+                s.fallbacks,
+                s.achieved_rpm,
+                s.achieved_tpm,
+                s.budget_rpm,
+                s.budget_tpm,
+                s.tokens_in,
+                s.tokens_cached,
+                s.tokens_out,
+                s.estimated_cost_usd
+            );
+        }
+    }
     Ok(summary?)
 }
 

@@ -1,28 +1,17 @@
-//! `eval FILE [--provider rules] [--json]`: classify a labelled dataset without Restate and
-//! report per-field accuracy and the most common confusions.
+//! `eval FILE [--provider rules|openai|anthropic] [--json]`: classify a labelled dataset without
+//! Restate and report per-field accuracy and the most common confusions. With an LLM provider the
+//! stages are answered through the LLM executor (limiter, cache, retries, rules fallback).
 
-use crate::pipeline::classify_with_rules;
+use crate::cli::llm_args::LlmArgs;
+use crate::llm::classify::classify_record;
+use crate::llm::{Executor, LlmConfigError, LlmSection, LlmSummary};
 use crate::pipeline::eval::{self, DatasetError, EvalReport};
+use crate::pipeline::{Classification, classify_with_rules};
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
+use std::collections::HashMap;
 use std::path::PathBuf;
-
-/// Who answers the stages during an evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvalProvider {
-    /// The embedded rules engine.
-    Rules,
-}
-
-fn parse_provider(s: &str) -> Result<EvalProvider, String> {
-    match s {
-        "rules" => Ok(EvalProvider::Rules),
-        other => Err(format!(
-            "unknown provider {other:?}: eval supports only \"rules\" for now \
-             (LLM providers such as openai and anthropic will be added with the LLM layer)"
-        )),
-    }
-}
+use std::sync::Arc;
 
 /// Arguments of `eval`.
 #[derive(Debug, Clone, Args)]
@@ -30,9 +19,9 @@ pub struct EvalArgs {
     /// Labelled dataset: a JSON array of indicator records, each with an `expected` object.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Which provider answers the stages (only `rules` for now).
-    #[arg(long, default_value = "rules", value_parser = parse_provider)]
-    pub provider: EvalProvider,
+    /// Who answers the stages, budgets and cache (`--provider rules` by default).
+    #[command(flatten)]
+    pub llm: LlmArgs,
     /// Print only `{"n":N,"accuracy":{…}}` on stdout.
     #[arg(long)]
     pub json: bool,
@@ -60,10 +49,13 @@ pub enum EvalError {
     /// The summary could not be serialised.
     #[error("cannot write the JSON summary: {0}")]
     Json(#[from] serde_json::Error),
+    /// The LLM settings are invalid.
+    #[error(transparent)]
+    Llm(#[from] LlmConfigError),
 }
 
-/// Runs `eval`, printing the report on stdout.
-pub fn run(args: &EvalArgs) -> Result<(), EvalError> {
+/// Runs `eval`, printing the report on stdout (`llm` is the config file's `llm:` section).
+pub async fn run(args: &EvalArgs, llm: &LlmSection) -> Result<(), EvalError> {
     let text = std::fs::read_to_string(&args.file).map_err(|source| EvalError::Read {
         path: args.file.clone(),
         source,
@@ -72,26 +64,124 @@ pub fn run(args: &EvalArgs) -> Result<(), EvalError> {
         path: args.file.clone(),
         source,
     })?;
-    let report = match args.provider {
-        EvalProvider::Rules => eval::evaluate(&records, classify_with_rules),
+    let config = args.llm.config(llm)?;
+    let (report, summary) = if config.uses_llm() {
+        let executor = Arc::new(Executor::from_config(&config, None)?);
+        let inputs: Vec<_> = records.iter().map(|r| r.record.clone()).collect();
+        let classified = classify_all(&executor, inputs, config.limiter.concurrency).await;
+        let report = eval::evaluate(&records, |r| {
+            classified
+                .get(&r.id)
+                .cloned()
+                .unwrap_or_else(|| classify_with_rules(r))
+        });
+        (report, executor.summary())
+    } else {
+        (eval::evaluate(&records, classify_with_rules), None)
     };
     tracing::debug!(
         n = report.n,
         misses = report.misses.len(),
         "evaluation finished"
     );
+    let provider = provider_label(&args.llm, &config);
     if args.json {
-        println!("{}", serde_json::to_string(&report.summary())?);
+        // The documented summary first, in its key order; the LLM accounting after it.
+        #[derive(serde::Serialize)]
+        struct WithLlm<'a, T: serde::Serialize> {
+            #[serde(flatten)]
+            summary: T,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            llm: Option<&'a LlmSummary>,
+        }
+        let out = WithLlm {
+            summary: report.summary(),
+            llm: summary.as_ref(),
+        };
+        println!("{}", serde_json::to_string(&out)?);
     } else {
-        print!("{}", render(&report, args));
+        print!("{}", render(&report, args, &provider));
+        if let Some(s) = &summary {
+            print!("{}", render_llm(s));
+        }
     }
     Ok(())
 }
 
+/// Classifies `records` through the executor, at most `concurrency` at a time (the executor's
+/// limiter paces the calls themselves).
+async fn classify_all(
+    executor: &Arc<Executor>,
+    records: Vec<crate::pipeline::IndicatorRecord>,
+    concurrency: usize,
+) -> HashMap<String, Classification> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for record in records {
+        let (executor, slots) = (executor.clone(), slots.clone());
+        tasks.spawn(async move {
+            // The semaphore is never closed.
+            let _slot = slots.acquire_owned().await.ok();
+            let c = classify_record(&executor, &record, None).await;
+            (record.id, c.classification)
+        });
+    }
+    let mut out = HashMap::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((id, c)) => {
+                out.insert(id, c);
+            }
+            Err(e) => tracing::warn!(error = %e, "a classification task failed; rules stand in"),
+        }
+    }
+    out
+}
+
+fn provider_label(args: &LlmArgs, config: &crate::llm::LlmConfig) -> String {
+    if !config.uses_llm() {
+        return "rules".into();
+    }
+    let mut routes: Vec<String> = config
+        .stages
+        .iter()
+        .map(|(s, r)| format!("{s}={}:{}", r.provider.as_str(), r.model))
+        .collect();
+    routes.dedup();
+    let cache = if args.no_cache { ", no cache" } else { "" };
+    format!("{}{cache}", routes.join(" "))
+}
+
+fn render_llm(s: &LlmSummary) -> String {
+    format!(
+        "\nLLM: {} calls ({} upstream, {} from cache, {:.1}% hit rate), {} invalid, {} rate-limited, \
+         {} errors, {} timeouts, {} rules fallbacks; tokens in {} (cached {}), out {}; \
+         ~${:.4}{}\n",
+        s.calls,
+        s.upstream_calls,
+        s.cache_hits,
+        s.cache_hit_rate * 100.0,
+        s.invalid,
+        s.rate_limited,
+        s.errors,
+        s.timeouts,
+        s.fallbacks,
+        s.tokens_in,
+        s.tokens_cached,
+        s.tokens_out,
+        s.estimated_cost_usd,
+        if s.unpriced_models.is_empty() {
+            String::new()
+        } else {
+            format!(" (unpriced: {})", s.unpriced_models.join(", "))
+        },
+    )
+}
+
 /// The human-readable report: accuracy table, confusion table, list of misses.
-fn render(report: &EvalReport, args: &EvalArgs) -> String {
+fn render(report: &EvalReport, args: &EvalArgs, provider: &str) -> String {
     let mut out = format!(
-        "Evaluated {} records from {} with provider rules\n\n",
+        "Evaluated {} records from {} with provider {provider}\n\n",
         report.n,
         args.file.display()
     );

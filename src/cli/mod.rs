@@ -3,11 +3,14 @@
 
 pub mod all_in_one;
 pub mod bench;
+pub mod bench_llm;
 pub mod classify;
 pub mod cluster;
 pub mod compose;
 pub mod db;
 pub mod eval;
+pub mod llm_args;
+pub mod llm_sim;
 pub mod serve;
 pub mod setup;
 pub mod status;
@@ -194,4 +197,7 @@ pub enum Command {
     /// Print the docker compose file equivalent to `--runtime docker` for this spec
     /// (`restate-classify compose > compose/docker-compose.cluster.yml`).
     Compose(compose::ComposeArgs),
+    /// Run an OpenAI/Anthropic-compatible LLM API simulator (rate limits, faults, latency;
+    /// answers from the rules engine) to rehearse and benchmark at zero cost.
+    LlmSim(llm_sim::LlmSimArgs),
 }

@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// Accept unsigned requests (only for clusters without request signing).
     #[arg(long, conflicts_with = "identity_key")]
     pub insecure_no_identity: bool,
+    /// Who answers the LLM-capable stages (rules by default), LLM budgets and cache.
+    #[command(flatten)]
+    pub llm: crate::cli::llm_args::LlmArgs,
 }
 
 /// Resolves once SIGTERM or SIGINT arrives.
@@ -63,9 +66,14 @@ pub async fn run(config: &Config, args: &ServeArgs) -> anyhow::Result<i32> {
             ..Default::default()
         },
     )?;
+    let llm_config = args.llm.config(&config.llm)?;
+    let executor = Arc::new(crate::llm::Executor::from_config(
+        &llm_config,
+        Some(pool.clone()),
+    )?);
     let app = App {
         db: pool,
-        executor: Arc::new(crate::llm::Executor::rules_only()),
+        executor: executor.clone(),
     };
     let handlers = Handlers {
         app: Some(app),
@@ -88,6 +96,7 @@ pub async fn run(config: &Config, args: &ServeArgs) -> anyhow::Result<i32> {
         shutdown_signal(),
     )
     .await;
+    executor.flush().await;
     eprintln!("handler server stopped");
     Ok(0)
 }

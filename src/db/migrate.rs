@@ -48,6 +48,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_runs_and_results.sql",
         sql: include_str!("../../sql/0002_runs_and_results.sql"),
     },
+    Migration {
+        name: "0003_llm.sql",
+        sql: include_str!("../../sql/0003_llm.sql"),
+    },
 ];
 
 impl Migration {

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod inspect;
+pub mod llm;
 pub mod migrate;
 pub mod pool;
 pub mod results;

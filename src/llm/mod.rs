@@ -1,17 +1,59 @@
 //! Who answers each stage: the rules engine or an LLM provider. The stage handlers ask the
-//! [`Executor`] which it is (`choice`) and, for an LLM, call [`Executor::answer`] inside
+//! [`Executor`] which it is (`choice`) and, for an LLM, call [`Executor::answer_for`] inside
 //! `ctx.run` so that a paid answer is journaled once and never bought twice.
+//!
+//! One [`Executor`] per handler-server process holds the one [`limiter::Limiter`] (requests/min,
+//! tokens/min, concurrency, adaptive back-off) that every stage and every Restate node shares,
+//! the answer [`cache::Cache`] (single-flight + `llm_cache`), and the call accounting
+//! (`llm_calls`, [`meter::LlmSummary`], live progress lines).
+
+pub mod anthropic;
+pub mod bench;
+pub mod cache;
+pub mod calls;
+pub mod classify;
+pub mod config;
+mod executor;
+pub mod feedback;
+pub mod headers;
+pub mod limiter;
+pub mod meter;
+pub mod openai;
+pub mod provider;
+pub mod secret;
+pub mod tokens;
+
+pub use config::{LlmConfig, LlmConfigError, LlmSection, ProviderKind};
+pub use executor::Executor;
+pub use meter::LlmSummary;
 
 use crate::db::results::Provenance;
-use crate::pipeline::stage::{LlmStage, Stage, StageName};
-use std::collections::BTreeMap;
+use crate::pipeline::stage::StageName;
 
-/// Errors of an LLM call that exhausted its own retries.
+/// Errors of an LLM answer that exhausted its own retries.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     /// No LLM provider is configured for the stage.
     #[error("no LLM provider configured for stage {0}")]
     NotConfigured(StageName),
+    /// 429s, server errors, timeouts or transport errors until the retries ran out.
+    #[error("{stage}: LLM gave up after {attempts} attempts: {reason}")]
+    GaveUp {
+        /// The stage.
+        stage: StageName,
+        /// Attempts made.
+        attempts: u32,
+        /// Last error (redacted).
+        reason: String,
+    },
+    /// The provider rejected the request (bad key, unknown model, bad request).
+    #[error("{stage}: LLM request rejected: {reason}")]
+    Rejected {
+        /// The stage.
+        stage: StageName,
+        /// Why (redacted).
+        reason: String,
+    },
 }
 
 /// Who answers a stage.
@@ -35,49 +77,4 @@ pub struct StageOutcome<O> {
     pub output: O,
     /// Who produced it.
     pub provenance: Provenance,
-}
-
-/// Answers stages according to the configured providers.
-#[derive(Debug, Default)]
-pub struct Executor {
-    choices: BTreeMap<StageName, Choice>,
-}
-
-impl Executor {
-    /// Every stage answered by the rules engine.
-    pub fn rules_only() -> Self {
-        Self::default()
-    }
-
-    /// Who answers `stage` (normalization is always rules).
-    pub fn choice(&self, stage: StageName) -> Choice {
-        if stage == StageName::Normalization {
-            return Choice::Rules;
-        }
-        self.choices.get(&stage).cloned().unwrap_or(Choice::Rules)
-    }
-
-    /// The rules engine's answer.
-    pub fn rules<S: Stage>(input: &S::Input) -> StageOutcome<S::Output> {
-        StageOutcome {
-            output: S::rules(input),
-            provenance: Provenance::rules(),
-        }
-    }
-
-    /// An LLM's validated answer (retries and rules fallback included).
-    pub async fn answer<S: LlmStage>(
-        &self,
-        _input: &S::Input,
-    ) -> Result<StageOutcome<S::Output>, LlmError> {
-        Err(LlmError::NotConfigured(S::NAME))
-    }
-
-    /// Provider and model per stage, for the run's record.
-    pub fn describe(&self) -> BTreeMap<String, Choice> {
-        StageName::ALL
-            .iter()
-            .map(|s| (s.as_str().to_string(), self.choice(*s)))
-            .collect()
-    }
 }

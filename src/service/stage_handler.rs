@@ -51,8 +51,11 @@ pub async fn run_stage<S: LlmStage>(
         Choice::Llm { .. } => {
             let executor = app.executor.clone();
             let input = req.input.clone();
-            let answered = ctx
-                .run(|| async move { Ok(Json(executor.answer::<S>(&input).await?)) })
+            let run_id = req.run_id.clone();
+            let answered =
+                ctx.run(|| async move {
+                    Ok(Json(executor.answer_for::<S>(&input, Some(&run_id)).await?))
+                })
                 .name(S::NAME.as_str())
                 .retry_policy(llm_retry_policy())
                 .await;

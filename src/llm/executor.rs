@@ -1,0 +1,580 @@
+//! The [`Executor`]: answers a stage with the rules engine or an LLM, through the one limiter,
+//! the cache and the accounting; validates every LLM answer with the stage's `parse_answer`,
+//! retries within bounds and lets the rules engine stand in when the LLM only gives invalid
+//! answers.
+
+use super::cache::{self, Cache, CacheKey, CachedAnswer, Failure, FailureKind, Flight, Source};
+use super::calls::{CallRecord, CallStatus, Recorder};
+use super::config::{LlmConfig, LlmConfigError, ProviderKind, RetryPolicy};
+use super::feedback::{self, WindowInputs};
+use super::limiter::{Backlog, CallEnd, Limiter};
+use super::meter::{LlmSummary, Meter, compact};
+use super::provider::{CompletionRequest, Provider, ProviderError, Usage, http_client};
+use super::{Choice, LlmError, StageOutcome, anthropic, openai, tokens};
+use crate::db::results::Provenance;
+use crate::pipeline::stage::{LlmStage, Prompt, Stage, StageName};
+use crate::submit::progress::ExtraLines;
+use deadpool_postgres::Pool;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Provider and model of one LLM stage.
+#[derive(Debug, Clone)]
+struct Route {
+    provider: Arc<dyn Provider>,
+    model: String,
+}
+
+/// Everything an LLM answer needs, shared by all stages.
+#[derive(Debug)]
+struct Engine {
+    limiter: Arc<Limiter>,
+    meter: Arc<Meter>,
+    cache: Option<Cache>,
+    recorder: Recorder,
+    retry: RetryPolicy,
+    max_output_tokens: u32,
+    max_wait: Duration,
+    timeout: Duration,
+}
+
+/// Answers stages according to the configured providers.
+#[derive(Debug, Default)]
+pub struct Executor {
+    routes: BTreeMap<StageName, Route>,
+    engine: Option<Arc<Engine>>,
+    run_id: RwLock<Option<String>>,
+}
+
+/// What one answer attempt sequence produced, before sharing.
+struct Answered {
+    flight: Flight,
+    source: Option<Source>,
+    key: Option<CacheKey>,
+}
+
+impl Executor {
+    /// Every stage answered by the rules engine.
+    pub fn rules_only() -> Self {
+        Self::default()
+    }
+
+    /// Builds the providers, limiter, cache and accounting for `config`. With a pool, answers
+    /// are cached in `llm_cache` and calls recorded in `llm_calls` (schema `sql/0003_llm.sql`).
+    /// Must be called inside a Tokio runtime (it starts the accounting writer).
+    pub fn from_config(config: &LlmConfig, pool: Option<Pool>) -> Result<Self, LlmConfigError> {
+        let http = http_client(
+            config.openai.timeout.max(config.anthropic.timeout),
+            config.limiter.concurrency,
+        )
+        .map_err(|e| LlmConfigError::Http(e.to_string()))?;
+        let mut providers: BTreeMap<ProviderKind, Arc<dyn Provider>> = BTreeMap::new();
+        providers.insert(
+            ProviderKind::Openai,
+            Arc::new(openai::OpenAi::new(config.openai.clone(), http.clone())),
+        );
+        providers.insert(
+            ProviderKind::Anthropic,
+            Arc::new(anthropic::Anthropic::new(config.anthropic.clone(), http)),
+        );
+        Ok(Self::from_parts(config, &providers, pool))
+    }
+
+    /// Like [`Executor::from_config`] with the given provider implementations (tests use fakes).
+    pub fn from_parts(
+        config: &LlmConfig,
+        providers: &BTreeMap<ProviderKind, Arc<dyn Provider>>,
+        pool: Option<Pool>,
+    ) -> Self {
+        let routes: BTreeMap<StageName, Route> = config
+            .stages
+            .iter()
+            .filter(|(stage, _)| **stage != StageName::Normalization)
+            .filter_map(|(stage, r)| {
+                providers.get(&r.provider).map(|p| {
+                    (
+                        *stage,
+                        Route {
+                            provider: p.clone(),
+                            model: r.model.clone(),
+                        },
+                    )
+                })
+            })
+            .collect();
+        if routes.is_empty() {
+            return Self::rules_only();
+        }
+        let engine = Engine {
+            limiter: Limiter::new(config.limiter),
+            meter: Arc::new(Meter::new(
+                config.prices.clone(),
+                config.limiter.rpm,
+                config.limiter.tpm,
+            )),
+            cache: config.cache.then(|| Cache::new(pool.clone())),
+            recorder: pool.map(Recorder::start).unwrap_or_else(Recorder::disabled),
+            retry: config.retry,
+            max_output_tokens: config.max_output_tokens,
+            max_wait: config.max_wait,
+            timeout: config.openai.timeout.max(config.anthropic.timeout),
+        };
+        Self {
+            routes,
+            engine: Some(Arc::new(engine)),
+            run_id: RwLock::new(None),
+        }
+    }
+
+    /// Who answers `stage` (normalization is always rules).
+    pub fn choice(&self, stage: StageName) -> Choice {
+        match self.routes.get(&stage) {
+            Some(r) if stage != StageName::Normalization => Choice::Llm {
+                provider: r.provider.name().to_string(),
+                model: r.model.clone(),
+            },
+            _ => Choice::Rules,
+        }
+    }
+
+    /// The rules engine's answer.
+    pub fn rules<S: Stage>(input: &S::Input) -> StageOutcome<S::Output> {
+        StageOutcome {
+            output: S::rules(input),
+            provenance: Provenance::rules(),
+        }
+    }
+
+    /// Sets the run that calls without an explicit run are recorded under.
+    pub fn set_run_id(&self, run_id: Option<String>) {
+        *self.run_id.write().unwrap_or_else(|p| p.into_inner()) = run_id;
+    }
+
+    /// An LLM's validated answer (retries and rules fallback on invalid answers included),
+    /// recorded under the current run (see [`Executor::set_run_id`]).
+    pub async fn answer<S: LlmStage>(
+        &self,
+        input: &S::Input,
+    ) -> Result<StageOutcome<S::Output>, LlmError> {
+        let run = self
+            .run_id
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        self.answer_for::<S>(input, run.as_deref()).await
+    }
+
+    /// Like [`Executor::answer`], recorded under `run_id`.
+    ///
+    /// - rules stage: the rules answer;
+    /// - a valid LLM answer (fresh or cached): it, with provider and model (`attempts` 0 when it
+    ///   came from the cache);
+    /// - only invalid answers within `max_invalid`: the rules answer with `fallback = true`;
+    /// - 429s, 5xx, timeouts beyond `max_attempts`, or a rejected request: `Err` (the Restate
+    ///   handler retries, then falls back itself).
+    pub async fn answer_for<S: LlmStage>(
+        &self,
+        input: &S::Input,
+        run_id: Option<&str>,
+    ) -> Result<StageOutcome<S::Output>, LlmError> {
+        let (Some(route), Some(engine)) = (self.routes.get(&S::NAME), self.engine.as_ref()) else {
+            return Ok(Self::rules::<S>(input));
+        };
+        let started = Instant::now();
+        let prompt = S::prompt(input);
+        let ctx = CallCtx {
+            engine,
+            route,
+            prompt: &prompt,
+            run_id,
+            stage: S::NAME,
+            waited_us: AtomicU64::new(0),
+        };
+        let mut done = match &engine.cache {
+            Some(cache) => {
+                let key = cache::key(route.provider.name(), &route.model, &prompt);
+                let (flight, source) = cache
+                    .get_or_fetch(&key, S::NAME, || ctx.fetch::<S>(input, Some(&key)))
+                    .await;
+                Answered {
+                    flight,
+                    source: Some(source),
+                    key: Some(key),
+                }
+            }
+            None => Answered {
+                flight: ctx.fetch::<S>(input, None).await,
+                source: None,
+                key: None,
+            },
+        };
+        // A shared or stored answer must still validate for this caller's input.
+        if let (Ok(hit), Some(source), Some(key), Some(cache)) =
+            (&done.flight, done.source, &done.key, &engine.cache)
+            && source != Source::Upstream
+            && S::parse_answer(input, &hit.answer).is_err()
+        {
+            tracing::warn!(stage = %S::NAME, key = %key, "cached answer no longer validates; asking again");
+            cache.evict(key).await;
+            done = Answered {
+                flight: ctx.fetch::<S>(input, Some(key)).await,
+                source: None,
+                key: done.key,
+            };
+        }
+        let from_cache = matches!(done.source, Some(Source::Memory | Source::Table));
+        if from_cache && done.flight.is_ok() {
+            ctx.record(
+                CallStatus::Cached,
+                0,
+                Usage::default(),
+                0,
+                done.key.as_ref(),
+                None,
+            );
+        }
+        let outcome = match done.flight {
+            Ok(hit) => match S::parse_answer(input, &hit.answer) {
+                Ok(output) => StageOutcome {
+                    output,
+                    provenance: Provenance {
+                        provider: hit.provider,
+                        model: hit.model,
+                        fallback: false,
+                        attempts: if from_cache { 0 } else { hit.attempts },
+                    },
+                },
+                // Validated when fetched for an equivalent input; if it still fails here the
+                // rules engine stands in.
+                Err(_) => fallback::<S>(input, hit.attempts),
+            },
+            Err(Failure {
+                kind: FailureKind::Invalid,
+                attempts,
+                ..
+            }) => fallback::<S>(input, attempts),
+            Err(Failure {
+                kind,
+                attempts,
+                reason,
+            }) => {
+                engine.meter.answered(
+                    S::NAME,
+                    started.elapsed(),
+                    done.source.map(|_| false),
+                    false,
+                );
+                return Err(match kind {
+                    FailureKind::Rejected => LlmError::Rejected {
+                        stage: S::NAME,
+                        reason,
+                    },
+                    _ => LlmError::GaveUp {
+                        stage: S::NAME,
+                        attempts,
+                        reason,
+                    },
+                });
+            }
+        };
+        let service = started.elapsed().saturating_sub(ctx.waited());
+        engine.meter.answered(
+            S::NAME,
+            service,
+            done.source.map(|_| from_cache),
+            outcome.provenance.fallback,
+        );
+        Ok(outcome)
+    }
+
+    /// Like [`Executor::answer_for`] but never fails: when the LLM gives up, the rules engine
+    /// stands in (`fallback = true`), as the Restate handler does after its own retries. For
+    /// callers without Restate (`eval`, benchmarks).
+    pub async fn answer_or_rules<S: LlmStage>(
+        &self,
+        input: &S::Input,
+        run_id: Option<&str>,
+    ) -> StageOutcome<S::Output> {
+        match self.answer_for::<S>(input, run_id).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(stage = %S::NAME, error = %e, "LLM gave up; using rules");
+                let mut o = Self::rules::<S>(input);
+                o.provenance.fallback = true;
+                o
+            }
+        }
+    }
+
+    /// Provider and model per stage, for the run's record.
+    pub fn describe(&self) -> BTreeMap<String, Choice> {
+        StageName::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), self.choice(*s)))
+            .collect()
+    }
+
+    /// Whether any stage uses an LLM.
+    pub fn uses_llm(&self) -> bool {
+        self.engine.is_some()
+    }
+
+    /// Totals so far (None when every stage is rules).
+    pub fn summary(&self) -> Option<LlmSummary> {
+        self.engine.as_ref().map(|e| e.meter.summary())
+    }
+
+    /// The limiter's queue right now.
+    pub fn backlog(&self) -> Option<Backlog> {
+        self.engine.as_ref().map(|e| e.limiter.backlog())
+    }
+
+    /// The admission window the LLM budget can serve (Little's law; see `feedback.rs`), or None
+    /// when no stage uses an LLM or the budget is unlimited.
+    pub fn suggested_window(&self) -> Option<usize> {
+        let e = self.engine.as_ref()?;
+        let stages =
+            |s: &[StageName]| s.iter().filter(|s| self.routes.contains_key(s)).count() as f64;
+        // Final review runs only for flagged records: count it at a third.
+        let prior = stages(&[
+            StageName::TimeInference,
+            StageName::FamilyAssignment,
+            StageName::TypeClassification,
+            StageName::BooleanReview,
+        ]) + stages(&[StageName::FinalReview]) / 3.0;
+        feedback::suggested_window(&WindowInputs {
+            calls_per_second: e.limiter.calls_per_second(),
+            profile: e.meter.profile(),
+            prior_calls_per_indicator: prior.max(0.1),
+            call_latency: e.limiter.mean_latency(),
+            overhead: Duration::from_millis(500),
+            max_wait: e.max_wait,
+            max_window: 10_000,
+        })
+    }
+
+    /// Live progress lines: LLM calls/min and tokens/min against budget, 429s, errors, cache hit
+    /// rate, queue.
+    pub fn budget_lines(&self) -> ExtraLines {
+        let engine = self.engine.clone();
+        Arc::new(move || {
+            let Some(e) = &engine else { return Vec::new() };
+            let s = e.meter.summary();
+            let (rpm, tpm) = e.meter.current_rate();
+            let budget =
+                |b: Option<u32>| b.map(|b| compact(b as f64)).unwrap_or_else(|| "∞".into());
+            vec![format!(
+                "LLM {}/{} req/min · {}/{} tok/min · 429s {} · errors {} · cache {:.0}% hit · fallbacks {} · {}",
+                compact(rpm),
+                budget(s.budget_rpm),
+                compact(tpm),
+                budget(s.budget_tpm),
+                s.rate_limited,
+                s.errors + s.timeouts,
+                s.cache_hit_rate * 100.0,
+                s.fallbacks,
+                feedback::describe_backlog(&e.limiter.backlog()),
+            )]
+        })
+    }
+
+    /// Waits until every call record so far is written to `llm_calls`.
+    pub async fn flush(&self) {
+        if let Some(e) = &self.engine {
+            e.recorder.flush().await;
+        }
+    }
+
+    /// The process-wide limiter (None when every stage is rules).
+    pub fn limiter(&self) -> Option<Arc<Limiter>> {
+        self.engine.as_ref().map(|e| e.limiter.clone())
+    }
+}
+
+fn fallback<S: LlmStage>(input: &S::Input, attempts: u32) -> StageOutcome<S::Output> {
+    let mut o = Executor::rules::<S>(input);
+    o.provenance.fallback = true;
+    o.provenance.attempts = attempts;
+    o
+}
+
+/// One answer's context.
+struct CallCtx<'a> {
+    engine: &'a Engine,
+    route: &'a Route,
+    prompt: &'a Prompt,
+    run_id: Option<&'a str>,
+    stage: StageName,
+    /// Time this caller queued in the limiter (excluded from service time).
+    waited_us: AtomicU64,
+}
+
+/// Full-jitter exponential back-off before attempt `n + 1`.
+fn backoff(policy: &RetryPolicy, n: u32) -> Duration {
+    let cap = policy
+        .base_delay
+        .saturating_mul(1u32 << n.min(16))
+        .min(policy.max_delay);
+    cap.mul_f64(rand::random::<f64>())
+}
+
+fn short(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+impl CallCtx<'_> {
+    fn waited(&self) -> Duration {
+        Duration::from_micros(self.waited_us.load(Ordering::Relaxed))
+    }
+
+    fn record(
+        &self,
+        status: CallStatus,
+        latency_ms: u64,
+        usage: Usage,
+        attempt: u32,
+        key: Option<&CacheKey>,
+        error: Option<String>,
+    ) {
+        let rec = CallRecord {
+            at: chrono::Utc::now() - chrono::Duration::milliseconds(latency_ms as i64),
+            run_id: self.run_id.map(str::to_string),
+            stage: self.stage,
+            provider: self.route.provider.name().to_string(),
+            model: self.route.model.clone(),
+            status,
+            latency_ms,
+            usage,
+            attempt,
+            cache_key: key.map(|k| k.0.clone()),
+            error: error.map(|e| short(&e)),
+        };
+        self.engine.meter.record(&rec);
+        self.engine.recorder.record(rec);
+    }
+
+    /// Asks the provider until a valid answer, the invalid-answer budget or the retry budget is
+    /// spent.
+    async fn fetch<S: LlmStage>(&self, input: &S::Input, key: Option<&CacheKey>) -> Flight {
+        let e = self.engine;
+        let policy = e.retry;
+        let estimate = tokens::estimate_prompt(self.prompt) + e.limiter.expected_output_tokens();
+        let (mut attempts, mut invalid, mut failures) = (0u32, 0u32, 0u32);
+        loop {
+            attempts += 1;
+            let permit = e.limiter.acquire(estimate).await;
+            self.waited_us
+                .fetch_add(permit.waited().as_micros() as u64, Ordering::Relaxed);
+            let sent = Instant::now();
+            let req = CompletionRequest {
+                model: &self.route.model,
+                prompt: self.prompt,
+                max_output_tokens: e.max_output_tokens,
+            };
+            // The HTTP client has the same timeout; this guard also covers a stuck body read.
+            let guard = e.timeout + Duration::from_secs(5);
+            let result = match tokio::time::timeout(guard, self.route.provider.complete(req)).await
+            {
+                Ok(r) => r,
+                Err(_) => Err(ProviderError::Timeout(guard)),
+            };
+            let ms = sent.elapsed().as_millis() as u64;
+            let failure = match result {
+                Ok(c) => {
+                    e.limiter.settle(
+                        permit,
+                        CallEnd::Answered {
+                            usage: c.usage,
+                            limits: &c.limits,
+                        },
+                    );
+                    match c.answer.and_then(|v| {
+                        S::parse_answer(input, &v)
+                            .map(|_| v)
+                            .map_err(|e| e.to_string())
+                    }) {
+                        Ok(answer) => {
+                            self.record(CallStatus::Ok, ms, c.usage, attempts, key, None);
+                            return Ok(CachedAnswer {
+                                answer,
+                                provider: self.route.provider.name().to_string(),
+                                model: self.route.model.clone(),
+                                usage: c.usage,
+                                attempts,
+                            });
+                        }
+                        Err(reason) => {
+                            self.record(
+                                CallStatus::Invalid,
+                                ms,
+                                c.usage,
+                                attempts,
+                                key,
+                                Some(reason.clone()),
+                            );
+                            invalid += 1;
+                            tracing::debug!(stage = %self.stage, attempt = attempts, %reason, "invalid LLM answer");
+                            if invalid >= policy.max_invalid {
+                                return Err(Failure {
+                                    kind: FailureKind::Invalid,
+                                    attempts,
+                                    reason,
+                                });
+                            }
+                            continue;
+                        }
+                    }
+                }
+                Err(err) => {
+                    let status = match &err {
+                        ProviderError::RateLimited { limits, .. } => {
+                            e.limiter.settle(permit, CallEnd::RateLimited { limits });
+                            CallStatus::RateLimited
+                        }
+                        ProviderError::Server { limits, .. } => {
+                            e.limiter.settle(permit, CallEnd::ServerError { limits });
+                            CallStatus::Error
+                        }
+                        ProviderError::Timeout(_) => {
+                            e.limiter.settle(permit, CallEnd::Failed);
+                            CallStatus::Timeout
+                        }
+                        ProviderError::Transport(_) | ProviderError::Rejected { .. } => {
+                            e.limiter.settle(permit, CallEnd::Failed);
+                            CallStatus::Error
+                        }
+                    };
+                    self.record(
+                        status,
+                        ms,
+                        Usage::default(),
+                        attempts,
+                        key,
+                        Some(err.to_string()),
+                    );
+                    err
+                }
+            };
+            if !failure.is_retryable() {
+                tracing::warn!(stage = %self.stage, error = %failure, "LLM request rejected");
+                return Err(Failure {
+                    kind: FailureKind::Rejected,
+                    attempts,
+                    reason: failure.to_string(),
+                });
+            }
+            failures += 1;
+            if failures >= policy.max_attempts {
+                return Err(Failure {
+                    kind: FailureKind::GaveUp,
+                    attempts,
+                    reason: failure.to_string(),
+                });
+            }
+            tracing::debug!(stage = %self.stage, attempt = attempts, error = %failure, "LLM call failed; retrying");
+            tokio::time::sleep(backoff(&policy, failures - 1)).await;
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The admission window the LLM budget can serve (Little's law), and the small loop that keeps
+//! the submitter's [`Admission`] window on it.
+//!
+//! In-flight indicators L = λ·W: λ is how many indicators per second the budget can serve
+//! (budgeted upstream calls/s ÷ upstream calls per indicator, which the cache lowers), W how
+//! long an indicator spends in its LLM answers plus a fixed overhead for the rest of the
+//! workflow. We admit 25 % more than that so the budget never idles, but never so many that the
+//! calls queued for budget would wait longer than `max_wait` (each waiting indicator has one call
+//! queued, so at most `max_wait × calls/s` may wait): that keeps every handler well inside
+//! Restate's inactivity and abort timeouts.
+
+use super::limiter::Backlog;
+use super::meter::IndicatorProfile;
+use crate::submit::admission::Admission;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Indicators observed before measured per-indicator figures replace the priors.
+pub const MIN_OBSERVED: u64 = 20;
+
+/// What the window is computed from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowInputs {
+    /// Upstream calls per second the budget allows (see `Limiter::calls_per_second`).
+    pub calls_per_second: f64,
+    /// Measured shape so far.
+    pub profile: IndicatorProfile,
+    /// Upstream calls per indicator before anything is measured.
+    pub prior_calls_per_indicator: f64,
+    /// Mean latency of one upstream call.
+    pub call_latency: Duration,
+    /// Workflow time outside LLM answers (rules stages, Restate hops, database writes).
+    pub overhead: Duration,
+    /// Longest a call should wait for budget.
+    pub max_wait: Duration,
+    /// Largest window ever suggested.
+    pub max_window: usize,
+}
+
+/// The in-flight window that keeps the budget busy without long waits (None when the budget is
+/// unlimited: then the LLM is not what limits admission).
+pub fn suggested_window(i: &WindowInputs) -> Option<usize> {
+    if !(i.calls_per_second.is_finite() && i.calls_per_second > 0.0)
+        || i.calls_per_second >= f64::MAX / 4.0
+    {
+        return None;
+    }
+    let measured = i.profile.indicators >= MIN_OBSERVED;
+    let calls_per_indicator = if measured {
+        i.profile.upstream_calls_per_indicator
+    } else {
+        i.prior_calls_per_indicator
+    };
+    let llm_time = if measured {
+        i.profile.llm_time_per_indicator
+    } else {
+        i.call_latency.mul_f64(i.prior_calls_per_indicator)
+    };
+    let w = (llm_time + i.overhead).as_secs_f64();
+    // Fully cached indicators cost no budget: bound λ by a small floor on calls per indicator.
+    let lambda = i.calls_per_second / calls_per_indicator.max(0.05);
+    let busy = lambda * w;
+    let may_wait = i.max_wait.as_secs_f64() * i.calls_per_second;
+    let window = (busy * 1.25 + 2.0).min(busy + may_wait).ceil();
+    Some((window as usize).clamp(1, i.max_window.max(1)))
+}
+
+/// Keeps `admission`'s window on `suggest()` (clamped to `bounds`) every `every` until `cancel`.
+pub async fn follow_budget(
+    suggest: impl Fn() -> Option<usize>,
+    admission: Arc<Admission>,
+    bounds: (usize, usize),
+    every: Duration,
+    cancel: CancellationToken,
+) {
+    loop {
+        if let Some(w) = suggest() {
+            let w = w.clamp(bounds.0.max(1), bounds.1.max(bounds.0.max(1)));
+            if w != admission.window() {
+                tracing::debug!(
+                    window = w,
+                    previous = admission.window(),
+                    "admission window follows the LLM budget"
+                );
+                admission.set_window(w);
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Spawns [`follow_budget`] for an executor: the admission window follows its
+/// `suggested_window()` every `every` (does nothing when every stage is rules).
+pub fn spawn_admission_feedback(
+    executor: Arc<super::Executor>,
+    admission: Arc<Admission>,
+    bounds: (usize, usize),
+    every: Duration,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(follow_budget(
+        move || executor.suggested_window(),
+        admission,
+        bounds,
+        every,
+        cancel,
+    ))
+}
+
+/// One-line description of a backlog for logs and progress.
+pub fn describe_backlog(b: &Backlog) -> String {
+    let mut s = format!(
+        "queue {} (~{:.0}s)",
+        b.waiting,
+        b.estimated_wait.as_secs_f64()
+    );
+    if !b.paused_for.is_zero() {
+        s.push_str(&format!(", paused {:.1}s", b.paused_for.as_secs_f64()));
+    }
+    if b.pace < 0.999 {
+        s.push_str(&format!(", pace {:.0}%", b.pace * 100.0));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> WindowInputs {
+        WindowInputs {
+            calls_per_second: 13.5, // 900 rpm at 90 %
+            profile: IndicatorProfile {
+                indicators: 0,
+                upstream_calls_per_indicator: 0.0,
+                llm_time_per_indicator: Duration::ZERO,
+            },
+            prior_calls_per_indicator: 3.3,
+            call_latency: Duration::from_secs(2),
+            overhead: Duration::from_millis(500),
+            max_wait: Duration::from_secs(20),
+            max_window: 5000,
+        }
+    }
+
+    #[test]
+    fn littles_law_with_priors() {
+        // λ = 13.5/3.3 ≈ 4.09 indicators/s; W = 6.6 + 0.5 = 7.1 s; L ≈ 29 → ×1.25 + 2 ≈ 39.
+        let w = suggested_window(&inputs()).unwrap();
+        assert!((35..=42).contains(&w), "{w}");
+    }
+
+    #[test]
+    fn cache_hits_widen_the_window_within_the_wait_bound() {
+        let mut i = inputs();
+        i.profile = IndicatorProfile {
+            indicators: 1000,
+            upstream_calls_per_indicator: 0.33,
+            llm_time_per_indicator: Duration::from_millis(900),
+        };
+        let w = suggested_window(&i).unwrap();
+        // λ ≈ 40.9/s, W = 1.4 s → L ≈ 57 → ~74.
+        assert!((65..=80).contains(&w), "{w}");
+        // Never more than max_wait of queued calls beyond what is busy.
+        i.max_wait = Duration::from_millis(100);
+        let tight = suggested_window(&i).unwrap();
+        assert!(tight < w && tight >= 57, "{tight}");
+    }
+
+    #[test]
+    fn unlimited_budget_suggests_nothing() {
+        let mut i = inputs();
+        i.calls_per_second = f64::INFINITY;
+        assert_eq!(suggested_window(&i), None);
+    }
+
+    #[tokio::test]
+    async fn follow_budget_sets_the_window() {
+        let a = Arc::new(Admission::new(400));
+        let cancel = CancellationToken::new();
+        let c2 = cancel.clone();
+        let a2 = a.clone();
+        let task = tokio::spawn(follow_budget(
+            || Some(37),
+            a2,
+            (1, 1000),
+            Duration::from_millis(10),
+            c2,
+        ));
+        while a.window() != 37 {
+            tokio::task::yield_now().await;
+        }
+        cancel.cancel();
+        task.await.unwrap();
+    }
+}

@@ -1,0 +1,400 @@
+//! Live LLM accounting in memory: calls by status, tokens, cache hits, the last minute's rate,
+//! per-stage answer times (for the admission window), and the end-of-run [`LlmSummary`] with an
+//! estimated cost.
+
+use super::calls::{CallRecord, CallStatus};
+use super::config::PriceTable;
+use super::provider::Usage;
+use crate::pipeline::stage::StageName;
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The window over which the live rate is measured.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct StageTimes {
+    answers: u64,
+    upstream_calls: u64,
+    service_s: f64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ModelTotals {
+    calls: u64,
+    upstream: u64,
+    usage: Usage,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    by_status: BTreeMap<CallStatus, u64>,
+    models: BTreeMap<(String, String), ModelTotals>,
+    recent: VecDeque<(Instant, u64)>,
+    first_upstream: Option<Instant>,
+    last_upstream: Option<Instant>,
+    stages: BTreeMap<StageName, StageTimes>,
+    lookups: u64,
+    hits: u64,
+    fallbacks: u64,
+    usage: Usage,
+}
+
+/// Live counters.
+#[derive(Debug)]
+pub struct Meter {
+    state: Mutex<State>,
+    prices: PriceTable,
+    budget_rpm: Option<u32>,
+    budget_tpm: Option<u32>,
+}
+
+/// Totals of one model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSummary {
+    /// Provider.
+    pub provider: String,
+    /// Model.
+    pub model: String,
+    /// Calls, cached included.
+    pub calls: u64,
+    /// Calls that went to the provider.
+    pub upstream_calls: u64,
+    /// Input tokens billed.
+    pub tokens_in: u64,
+    /// Output tokens billed.
+    pub tokens_out: u64,
+    /// Input tokens read from the provider's prompt cache.
+    pub tokens_cached: u64,
+    /// Estimated cost (None when the price table has no entry for the model).
+    pub estimated_cost_usd: Option<f64>,
+}
+
+/// What the LLM layer did in this process.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmSummary {
+    /// Call records (upstream attempts plus cache hits).
+    pub calls: u64,
+    /// Attempts sent to a provider.
+    pub upstream_calls: u64,
+    /// Answers served from the cache (in-process or table).
+    pub cache_hits: u64,
+    /// Cache hits over answers that consulted the cache.
+    pub cache_hit_rate: f64,
+    /// Valid answers from a provider.
+    pub ok: u64,
+    /// Answers rejected by validation.
+    pub invalid: u64,
+    /// 429s.
+    pub rate_limited: u64,
+    /// Server, transport and rejection errors.
+    pub errors: u64,
+    /// Timeouts.
+    pub timeouts: u64,
+    /// Answers where the rules engine stood in after invalid LLM answers.
+    pub fallbacks: u64,
+    /// Input tokens billed.
+    pub tokens_in: u64,
+    /// Output tokens billed.
+    pub tokens_out: u64,
+    /// Input tokens read from the provider's prompt cache.
+    pub tokens_cached: u64,
+    /// From the first to the last upstream call, seconds.
+    pub active_s: f64,
+    /// Upstream calls per minute over the active period.
+    pub achieved_rpm: f64,
+    /// Tokens per minute over the active period.
+    pub achieved_tpm: f64,
+    /// Requests-per-minute budget.
+    pub budget_rpm: Option<u32>,
+    /// Tokens-per-minute budget.
+    pub budget_tpm: Option<u32>,
+    /// Estimated cost of the priced models.
+    pub estimated_cost_usd: f64,
+    /// Models without a price (their cost is not in the estimate).
+    pub unpriced_models: Vec<String>,
+    /// Per model.
+    pub models: Vec<ModelSummary>,
+}
+
+/// Shape of the stage mix, for Little's law.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndicatorProfile {
+    /// Indicators seen (answers of the most-asked stage).
+    pub indicators: u64,
+    /// Upstream calls per indicator.
+    pub upstream_calls_per_indicator: f64,
+    /// Time an indicator spends in LLM answers (service time, queueing excluded).
+    pub llm_time_per_indicator: Duration,
+}
+
+impl Meter {
+    /// A meter reporting against the given budgets and prices.
+    pub fn new(prices: PriceTable, budget_rpm: Option<u32>, budget_tpm: Option<u32>) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            prices,
+            budget_rpm,
+            budget_tpm,
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // Plain counters: a poisoned lock still holds usable numbers.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a call.
+    pub fn record(&self, rec: &CallRecord) {
+        let now = Instant::now();
+        let mut s = self.state();
+        *s.by_status.entry(rec.status).or_default() += 1;
+        let m = s
+            .models
+            .entry((rec.provider.clone(), rec.model.clone()))
+            .or_default();
+        m.calls += 1;
+        add(&mut m.usage, rec.usage);
+        if rec.status.is_upstream() {
+            m.upstream += 1;
+            let u = rec.usage;
+            add(&mut s.usage, u);
+            s.recent.push_back((now, u.total()));
+            s.first_upstream.get_or_insert(now);
+            s.last_upstream = Some(now);
+            s.stages.entry(rec.stage).or_default().upstream_calls += 1;
+        }
+        while s
+            .recent
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
+        {
+            s.recent.pop_front();
+        }
+    }
+
+    /// Counts one stage answer and the time it took without queueing for budget.
+    pub fn answered(
+        &self,
+        stage: StageName,
+        service: Duration,
+        via_cache: Option<bool>,
+        fallback: bool,
+    ) {
+        let mut s = self.state();
+        let t = s.stages.entry(stage).or_default();
+        t.answers += 1;
+        t.service_s += service.as_secs_f64();
+        if let Some(hit) = via_cache {
+            s.lookups += 1;
+            s.hits += u64::from(hit);
+        }
+        s.fallbacks += u64::from(fallback);
+    }
+
+    /// Upstream calls and tokens in the last minute (scaled up while less than a minute has
+    /// passed since the first call).
+    pub fn current_rate(&self) -> (f64, f64) {
+        let now = Instant::now();
+        let s = self.state();
+        let span = s
+            .first_upstream
+            .map(|t| {
+                now.duration_since(t)
+                    .clamp(Duration::from_secs(5), RATE_WINDOW)
+            })
+            .unwrap_or(RATE_WINDOW);
+        let recent = s
+            .recent
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) <= RATE_WINDOW);
+        let (n, tok) = recent.fold((0u64, 0u64), |(n, k), (_, t)| (n + 1, k + t));
+        let scale = 60.0 / span.as_secs_f64();
+        (n as f64 * scale, tok as f64 * scale)
+    }
+
+    /// Calls and answer times per indicator so far.
+    pub fn profile(&self) -> IndicatorProfile {
+        let s = self.state();
+        let indicators = s.stages.values().map(|t| t.answers).max().unwrap_or(0);
+        let upstream: u64 = s.stages.values().map(|t| t.upstream_calls).sum();
+        let service: f64 = s.stages.values().map(|t| t.service_s).sum();
+        let per = |x: f64| {
+            if indicators == 0 {
+                0.0
+            } else {
+                x / indicators as f64
+            }
+        };
+        IndicatorProfile {
+            indicators,
+            upstream_calls_per_indicator: per(upstream as f64),
+            llm_time_per_indicator: Duration::from_secs_f64(per(service)),
+        }
+    }
+
+    /// The totals so far.
+    pub fn summary(&self) -> LlmSummary {
+        let s = self.state();
+        let count = |st: CallStatus| s.by_status.get(&st).copied().unwrap_or(0);
+        let upstream: u64 = s
+            .by_status
+            .iter()
+            .filter(|(k, _)| k.is_upstream())
+            .map(|(_, v)| v)
+            .sum();
+        let active = match (s.first_upstream, s.last_upstream) {
+            (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
+            _ => 0.0,
+        };
+        let minutes = (active.max(1.0)) / 60.0;
+        let mut unpriced = Vec::new();
+        let models: Vec<ModelSummary> = s
+            .models
+            .iter()
+            .map(|((provider, model), t)| {
+                let cost = self.prices.cost(model, t.usage);
+                if cost.is_none() && t.usage.total() > 0 {
+                    unpriced.push(model.clone());
+                }
+                ModelSummary {
+                    provider: provider.clone(),
+                    model: model.clone(),
+                    calls: t.calls,
+                    upstream_calls: t.upstream,
+                    tokens_in: t.usage.input,
+                    tokens_out: t.usage.output,
+                    tokens_cached: t.usage.cached,
+                    estimated_cost_usd: cost,
+                }
+            })
+            .collect();
+        LlmSummary {
+            calls: s.by_status.values().sum(),
+            upstream_calls: upstream,
+            cache_hits: s.hits,
+            cache_hit_rate: if s.lookups == 0 {
+                0.0
+            } else {
+                s.hits as f64 / s.lookups as f64
+            },
+            ok: count(CallStatus::Ok),
+            invalid: count(CallStatus::Invalid),
+            rate_limited: count(CallStatus::RateLimited),
+            errors: count(CallStatus::Error),
+            timeouts: count(CallStatus::Timeout),
+            fallbacks: s.fallbacks,
+            tokens_in: s.usage.input,
+            tokens_out: s.usage.output,
+            tokens_cached: s.usage.cached,
+            active_s: active,
+            achieved_rpm: if upstream == 0 {
+                0.0
+            } else {
+                upstream as f64 / minutes
+            },
+            achieved_tpm: if upstream == 0 {
+                0.0
+            } else {
+                s.usage.total() as f64 / minutes
+            },
+            budget_rpm: self.budget_rpm,
+            budget_tpm: self.budget_tpm,
+            estimated_cost_usd: models.iter().filter_map(|m| m.estimated_cost_usd).sum(),
+            unpriced_models: unpriced,
+            models,
+        }
+    }
+}
+
+fn add(a: &mut Usage, b: Usage) {
+    a.input += b.input;
+    a.output += b.output;
+    a.cached += b.cached;
+}
+
+/// `1234567` → `1.2M`, `12345` → `12k`.
+pub fn compact(n: f64) -> String {
+    match n {
+        n if n >= 1e6 => format!("{:.1}M", n / 1e6),
+        n if n >= 1e4 => format!("{:.0}k", n / 1e3),
+        n => format!("{n:.0}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::config::Price;
+
+    fn rec(status: CallStatus, input: u64, output: u64) -> CallRecord {
+        CallRecord {
+            at: chrono::Utc::now(),
+            run_id: None,
+            stage: StageName::FamilyAssignment,
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            status,
+            latency_ms: 10,
+            usage: Usage {
+                input,
+                output,
+                cached: 0,
+            },
+            attempt: 1,
+            cache_key: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn summary_counts_statuses_tokens_and_cost() {
+        let mut prices = PriceTable::default();
+        prices.0.insert(
+            "gpt-4o-mini".into(),
+            Price {
+                input: 0.15,
+                output: 0.60,
+                cached_input: None,
+            },
+        );
+        let m = Meter::new(prices, Some(900), None);
+        m.record(&rec(CallStatus::Ok, 1_000_000, 0));
+        m.record(&rec(CallStatus::Invalid, 0, 1_000_000));
+        m.record(&rec(CallStatus::Cached, 0, 0));
+        m.answered(
+            StageName::FamilyAssignment,
+            Duration::from_secs(1),
+            Some(false),
+            false,
+        );
+        m.answered(
+            StageName::FamilyAssignment,
+            Duration::from_secs(1),
+            Some(true),
+            false,
+        );
+        let s = m.summary();
+        assert_eq!((s.calls, s.upstream_calls, s.ok, s.invalid), (3, 2, 1, 1));
+        assert_eq!(s.cache_hits, 1);
+        assert!((s.cache_hit_rate - 0.5).abs() < 1e-9);
+        assert!(
+            (s.estimated_cost_usd - 0.75).abs() < 1e-9,
+            "{}",
+            s.estimated_cost_usd
+        );
+        assert!(s.unpriced_models.is_empty());
+        let p = m.profile();
+        assert_eq!(p.indicators, 2);
+        assert!((p.upstream_calls_per_indicator - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn compact_numbers() {
+        assert_eq!(compact(1_234_567.0), "1.2M");
+        assert_eq!(compact(12_345.0), "12k");
+        assert_eq!(compact(999.0), "999");
+    }
+}

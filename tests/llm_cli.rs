@@ -1,0 +1,99 @@
+//! The `llm-sim` and `eval --provider openai` commands through the real binary: the simulator
+//! starts with its banner, eval classifies the dev set through it with the same accuracy as the
+//! rules engine, and Ctrl-C prints the simulator's final stats.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use support::{bin, free_port};
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn eval_json(extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(bin())
+        .arg("eval")
+        .arg(data("dev-set.json"))
+        .arg("--json")
+        .args(extra)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("eval runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("eval JSON")
+}
+
+#[test]
+fn eval_through_llm_sim_matches_the_rules_engine() {
+    let port = free_port();
+    let mut sim = Command::new(bin())
+        .args([
+            "llm-sim",
+            "--port",
+            &port.to_string(),
+            "--latency-ms",
+            "5±5",
+            "--rpm",
+            "0",
+            "--tpm",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("llm-sim starts");
+    // The banner says it is a simulator; once it names the address, the port is bound.
+    let mut banner = String::new();
+    let mut err = BufReader::new(sim.stderr.take().expect("stderr"));
+    while !banner.contains("listening on") {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).expect("banner") > 0,
+            "llm-sim exited: {banner}"
+        );
+        banner.push_str(&line);
+    }
+    assert!(banner.contains("SIMULATOR"), "{banner}");
+
+    let rules = eval_json(&[]);
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let llm = eval_json(&[
+        "--provider",
+        "openai",
+        "--llm-base-url",
+        &base,
+        "--model",
+        "llm-sim",
+        "--rpm",
+        "0",
+        "--tpm",
+        "0",
+    ]);
+    assert_eq!(
+        llm["accuracy"], rules["accuracy"],
+        "the simulator answers with the rules engine"
+    );
+    assert_eq!(llm["llm"]["fallbacks"], 0);
+    assert!(
+        llm["llm"]["upstream_calls"].as_u64().unwrap() >= 200,
+        "{}",
+        llm["llm"]
+    );
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sim.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("signal llm-sim");
+    let out = sim.wait_with_output().expect("llm-sim exits");
+    assert!(out.status.success());
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("final stats JSON");
+    assert_eq!(stats["simulator"], "llm-sim");
+    assert_eq!(stats["ok"], llm["llm"]["upstream_calls"]);
+}
