@@ -306,12 +306,17 @@ pub fn split_country(name: &str) -> (String, Option<String>) {
 /// Replaces whole-word country names in free text with "the country" (descriptions often say
 /// "In Bangladesh, …"), so the same concept reads the same for every country.
 pub fn mask_countries(text: &str) -> String {
+    // Longest names first so that "Congo, Dem. Rep." is replaced before "Congo"; sorted once.
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut names: Vec<&str> = COUNTRIES.iter().copied().filter(|c| c.len() > 3).collect();
+        names.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        names
+    });
     let mut out = text.to_string();
-    // Longest names first so that "Congo, Dem. Rep." is replaced before "Congo".
-    let mut names: Vec<&str> = COUNTRIES.iter().copied().filter(|c| c.len() > 3).collect();
-    names.sort_by_key(|c| std::cmp::Reverse(c.len()));
-    for c in names {
-        out = replace_word(&out, c, "the country");
+    for c in NAMES.iter() {
+        if out.contains(c) {
+            out = replace_word(&out, c, "the country");
+        }
     }
     out
 }

@@ -12,14 +12,19 @@ impl Text {
     /// Normalises `raw`.
     pub fn new(raw: &str) -> Self {
         let lower = raw.to_lowercase();
-        let folded = lower
-            .replace("y/y", " yoy ")
-            .replace("m/m", " mom ")
-            .replace("q/q", " qoq ")
-            .replace("y-o-y", " yoy ")
-            .replace("m-o-m", " mom ")
-            .replace("q-o-q", " qoq ")
-            .replace("&", " and ");
+        // Only texts with these characters can hold an abbreviation to fold.
+        let folded = if lower.contains(['/', '-', '&']) {
+            lower
+                .replace("y/y", " yoy ")
+                .replace("m/m", " mom ")
+                .replace("q/q", " qoq ")
+                .replace("y-o-y", " yoy ")
+                .replace("m-o-m", " mom ")
+                .replace("q-o-q", " qoq ")
+                .replace("&", " and ")
+        } else {
+            lower
+        };
         let mut out = String::with_capacity(folded.len() + 2);
         out.push(' ');
         let mut last_space = true;
@@ -53,6 +58,11 @@ impl Text {
 
     /// Whether the whole-word phrase occurs (the phrase is normalised the same way).
     pub fn has(&self, phrase: &str) -> bool {
+        // Cue phrases are almost always already normal (lower-case words, single spaces): match
+        // them in place instead of normalising them again on every check (a hot path).
+        if is_normal_phrase(phrase) {
+            return contains_word(&self.0, phrase);
+        }
         let p = Text::new(phrase);
         p.0.trim().is_empty() || self.0.contains(&p.0)
     }
@@ -81,6 +91,31 @@ impl Text {
     pub fn as_str(&self) -> &str {
         self.0.trim()
     }
+}
+
+/// Lower-case ASCII letters and digits in words separated by single spaces.
+fn is_normal_phrase(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with(' ')
+        && !p.ends_with(' ')
+        && !p.contains("  ")
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' ')
+}
+
+/// Whether `word` occurs in the space-padded `hay` with a space on both sides.
+fn contains_word(hay: &str, word: &str) -> bool {
+    let bytes = hay.as_bytes();
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(word) {
+        let start = from + i;
+        let end = start + word.len();
+        if start > 0 && bytes[start - 1] == b' ' && bytes.get(end) == Some(&b' ') {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
 }
 
 /// Collapses whitespace runs to single spaces and trims.
