@@ -179,10 +179,7 @@ pub async fn run(
         &llm_config,
         Some(pool.clone()),
     )?);
-    let app = App {
-        db: pool.clone(),
-        executor: executor.clone(),
-    };
+    let app = App::new(pool.clone(), executor.clone());
     let handlers = Handlers {
         app: Some(app.clone()),
         ..Default::default()

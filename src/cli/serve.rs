@@ -71,10 +71,7 @@ pub async fn run(config: &Config, args: &ServeArgs) -> anyhow::Result<i32> {
         &llm_config,
         Some(pool.clone()),
     )?);
-    let app = App {
-        db: pool,
-        executor: executor.clone(),
-    };
+    let app = App::new(pool.clone(), executor.clone());
     let handlers = Handlers {
         app: Some(app),
         ..Default::default()

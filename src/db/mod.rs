@@ -20,3 +20,4 @@ pub mod results;
 pub mod runs;
 pub mod sources;
 pub mod target;
+pub mod writer;

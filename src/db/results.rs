@@ -77,47 +77,6 @@ pub fn stage_table(stage: StageName) -> &'static str {
     }
 }
 
-/// Upserts one stage result.
-pub async fn upsert_stage<T: Serialize + Sync + std::fmt::Debug>(
-    pool: &Pool,
-    stage: StageName,
-    run_id: &str,
-    indicator_id: &str,
-    result: &T,
-    provenance: &Provenance,
-) -> Result<(), ResultsError> {
-    let client = pool.get().await?;
-    // The table name comes from a closed enum, never from input.
-    let sql = format!(
-        "INSERT INTO {} (run_id, indicator_id, result, provider, model, fallback, attempts) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (run_id, indicator_id) DO UPDATE SET result = EXCLUDED.result, \
-         provider = EXCLUDED.provider, model = EXCLUDED.model, fallback = EXCLUDED.fallback, \
-         attempts = EXCLUDED.attempts, created_at = now()",
-        stage_table(stage)
-    );
-    let stmt = client
-        .prepare_cached(&sql)
-        .await
-        .map_err(q("prepare stage upsert"))?;
-    client
-        .execute(
-            &stmt,
-            &[
-                &run_id,
-                &indicator_id,
-                &Json(result),
-                &provenance.provider,
-                &provenance.model,
-                &provenance.fallback,
-                &(provenance.attempts as i32),
-            ],
-        )
-        .await
-        .map_err(q("stage upsert"))?;
-    Ok(())
-}
-
 /// The columns of a final classification row.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClassificationRow {

@@ -3,7 +3,7 @@
 //! return it with its provenance.
 
 use super::app::App;
-use crate::db::results::{self, Provenance};
+use crate::db::results::Provenance;
 use crate::llm::{Choice, Executor, StageOutcome};
 use crate::pipeline::stage::LlmStage;
 use restate_sdk::prelude::*;
@@ -72,15 +72,15 @@ pub async fn run_stage<S: LlmStage>(
             }
         }
     };
-    results::upsert_stage(
-        &app.db,
-        S::NAME,
-        &req.run_id,
-        &req.indicator_id,
-        &outcome.output,
-        &outcome.provenance,
-    )
-    .await?;
+    app.writer
+        .stage(
+            S::NAME,
+            &req.run_id,
+            &req.indicator_id,
+            &outcome.output,
+            &outcome.provenance,
+        )
+        .await?;
     Ok(StageReply {
         output: outcome.output,
         provenance: outcome.provenance,

@@ -3,7 +3,7 @@
 
 use super::app::App;
 use super::stage_handler::{StageReply, StageRequest, run_stage};
-use crate::db::results::{self, Provenance};
+use crate::db::results::Provenance;
 use crate::pipeline::facts::IndicatorFacts;
 use crate::pipeline::normalization::{NormalizationInput, NormalizationOutput, NormalizationStage};
 use crate::pipeline::stage::{Stage, StageName};
@@ -81,15 +81,15 @@ impl NormalizationService {
         let facts = IndicatorFacts::from_record(&record);
         let output = NormalizationStage::rules(&NormalizationInput::new(&facts));
         let provenance = Provenance::rules();
-        results::upsert_stage(
-            &app.db,
-            StageName::Normalization,
-            &req.run_id,
-            &req.indicator_id,
-            &output,
-            &provenance,
-        )
-        .await?;
+        app.writer
+            .stage(
+                StageName::Normalization,
+                &req.run_id,
+                &req.indicator_id,
+                &output,
+                &provenance,
+            )
+            .await?;
         Ok(Json(NormalizeReply {
             facts,
             output,

@@ -122,7 +122,8 @@ impl ClassificationWorkflow {
         // workflow replays; a database error fails the attempt and Restate retries it.
         match outcome {
             Ok((c, providers)) => {
-                results::upsert_classification(&app.db, &classified_row(&req, &key, &c, providers))
+                app.writer
+                    .classification(classified_row(&req, &key, &c, providers))
                     .await?;
                 Ok(Json(WorkflowResult {
                     status: "classified".into(),
@@ -132,9 +133,8 @@ impl ClassificationWorkflow {
                 }))
             }
             Err(Failure::Terminal(reason)) => {
-                results::upsert_classification(
-                    &app.db,
-                    &ClassificationRow {
+                app.writer
+                    .classification(ClassificationRow {
                         run_id: req.run_id.clone(),
                         indicator_id: req.indicator_id.clone(),
                         workflow_key: key,
@@ -142,9 +142,8 @@ impl ClassificationWorkflow {
                         providers: serde_json::json!({}),
                         error: Some(reason.clone()),
                         ..Default::default()
-                    },
-                )
-                .await?;
+                    })
+                    .await?;
                 Ok(Json(WorkflowResult {
                     status: "failed".into(),
                     family: None,
