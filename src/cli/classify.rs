@@ -43,6 +43,10 @@ pub const FAST_PROFILE: Profile = Profile {
     concurrency: 48,
 };
 
+/// Most workflows in flight with `--fast` and an LLM provider: the budget feedback decides
+/// below this.
+pub const FAST_LLM_WINDOW_CAP: usize = 5000;
+
 /// Arguments of `classify`.
 #[derive(Debug, Clone, Args)]
 pub struct ClassifyArgs {
@@ -198,12 +202,18 @@ pub async fn run(
     let profile = args.profile();
     let admission = Arc::new(Admission::new(profile.window));
     // With an LLM, the budget limits throughput: the window follows what it can serve (Little's
-    // law), never above the profile's window.
+    // law, corrected until the budget is busy). `--fast` lets it grow as far as the budget needs;
+    // otherwise it stays under the profile's window. An explicit --window is a hard cap.
+    let cap = match (args.window, args.fast) {
+        (Some(w), _) => w.max(1),
+        (None, true) => FAST_LLM_WINDOW_CAP,
+        (None, false) => profile.window,
+    };
     let feedback = executor.uses_llm().then(|| {
         spawn_admission_feedback(
             executor.clone(),
             admission.clone(),
-            (1, profile.window),
+            (1, cap),
             Duration::from_secs(1),
             cancel.child_token(),
         )

@@ -326,6 +326,11 @@ impl Executor {
         self.engine.as_ref().map(|e| e.meter.summary())
     }
 
+    /// Longest a call should queue for budget (zero when no stage uses an LLM).
+    pub fn max_wait(&self) -> Duration {
+        self.engine.as_ref().map(|e| e.max_wait).unwrap_or_default()
+    }
+
     /// The limiter's queue right now.
     pub fn backlog(&self) -> Option<Backlog> {
         self.engine.as_ref().map(|e| e.limiter.backlog())

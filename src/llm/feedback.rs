@@ -102,13 +102,51 @@ pub fn spawn_admission_feedback(
     every: Duration,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    let boost = std::sync::Mutex::new(Boost::default());
     tokio::spawn(follow_budget(
-        move || executor.suggested_window(),
+        move || {
+            let model = executor.suggested_window()?;
+            let factor = match (executor.backlog(), boost.lock()) {
+                (Some(b), Ok(mut boost)) => boost.update(&b, executor.max_wait()),
+                _ => 1.0,
+            };
+            Some((model as f64 * factor).ceil() as usize)
+        },
         admission,
         bounds,
         every,
         cancel,
     ))
+}
+
+/// Integral correction on top of the Little's-law window. The model's per-indicator time misses
+/// whatever the workflow spends outside LLM answers under load (Restate hops, cached stages,
+/// the database), so it undershoots and the budget idles. While no call waits for budget, the
+/// window grows; when calls wait longer than half of `max_wait`, it shrinks back toward the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Boost {
+    factor: f64,
+}
+
+impl Default for Boost {
+    fn default() -> Self {
+        Self { factor: 1.0 }
+    }
+}
+
+impl Boost {
+    /// Largest multiple of the model window.
+    pub const MAX: f64 = 8.0;
+
+    /// Adjusts the factor from the limiter's backlog and returns it.
+    pub fn update(&mut self, b: &Backlog, max_wait: Duration) -> f64 {
+        if !b.paused_for.is_zero() || b.estimated_wait > max_wait / 2 {
+            self.factor = (self.factor * 0.85).max(1.0);
+        } else if b.waiting == 0 {
+            self.factor = (self.factor * 1.15).min(Self::MAX);
+        }
+        self.factor
+    }
 }
 
 /// One-line description of a backlog for logs and progress.
@@ -169,6 +207,39 @@ mod tests {
         i.max_wait = Duration::from_millis(100);
         let tight = suggested_window(&i).unwrap();
         assert!(tight < w && tight >= 57, "{tight}");
+    }
+
+    fn backlog(waiting: usize, wait_s: u64) -> Backlog {
+        Backlog {
+            waiting,
+            in_flight: 10,
+            estimated_wait: Duration::from_secs(wait_s),
+            paused_for: Duration::ZERO,
+            pace: 1.0,
+            calls_per_second: 15.0,
+        }
+    }
+
+    #[test]
+    fn boost_grows_while_the_budget_idles_and_shrinks_when_calls_wait() {
+        let mut b = Boost::default();
+        let max_wait = Duration::from_secs(20);
+        for _ in 0..5 {
+            b.update(&backlog(0, 0), max_wait);
+        }
+        let grown = b.factor;
+        assert!(grown > 1.9, "{grown}");
+        // Calls waiting a little: hold.
+        assert_eq!(b.update(&backlog(30, 3), max_wait), grown);
+        // Waiting past half of max_wait: shrink, never below the model.
+        for _ in 0..50 {
+            b.update(&backlog(300, 15), max_wait);
+        }
+        assert_eq!(b.factor, 1.0);
+        for _ in 0..100 {
+            b.update(&backlog(0, 0), max_wait);
+        }
+        assert_eq!(b.factor, Boost::MAX);
     }
 
     #[test]
