@@ -45,7 +45,7 @@ pub const FAST_PROFILE: Profile = Profile {
 
 /// Most workflows in flight with `--fast` and an LLM provider: the budget feedback decides
 /// below this.
-pub const FAST_LLM_WINDOW_CAP: usize = 5000;
+pub const FAST_LLM_WINDOW_CAP: usize = 3000;
 
 /// Arguments of `classify`.
 #[derive(Debug, Clone, Args)]

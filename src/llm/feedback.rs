@@ -103,11 +103,12 @@ pub fn spawn_admission_feedback(
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let boost = std::sync::Mutex::new(Boost::default());
+    let began = tokio::time::Instant::now();
     tokio::spawn(follow_budget(
         move || {
             let model = executor.suggested_window()?;
             let factor = match (executor.backlog(), boost.lock()) {
-                (Some(b), Ok(mut boost)) => boost.update(&b, executor.max_wait()),
+                (Some(b), Ok(mut boost)) => boost.update(&b, executor.max_wait(), began.elapsed()),
                 _ => 1.0,
             };
             Some((model as f64 * factor).ceil() as usize)
@@ -119,31 +120,65 @@ pub fn spawn_admission_feedback(
     ))
 }
 
-/// Integral correction on top of the Little's-law window. The model's per-indicator time misses
-/// whatever the workflow spends outside LLM answers under load (Restate hops, cached stages,
-/// the database), so it undershoots and the budget idles. While no call waits for budget, the
-/// window grows; when calls wait longer than half of `max_wait`, it shrinks back toward the model.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Integral correction on top of the Little's-law window. The model's per-indicator figures are
+/// averages over the run so far, but later indicators hit the cache more often and spend time
+/// outside LLM answers under load (Restate hops, database writes), so the model undershoots and
+/// the budget idles. The correction watches the budget's use over the last few seconds: while
+/// nobody waits, or calls start below [`Boost::IDLE_USE`] of the allowed rate while the queue
+/// is short (a quarter of `max_wait`: a longer queue that still leaves budget idle means the
+/// bottleneck is elsewhere, and more workflows would only load the machine), the window grows;
+/// when calls wait longer than half of `max_wait` (or a 429 paused everyone), it shrinks
+/// back toward the model.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Boost {
     factor: f64,
+    samples: std::collections::VecDeque<(Duration, u64)>,
 }
 
 impl Default for Boost {
     fn default() -> Self {
-        Self { factor: 1.0 }
+        Self {
+            factor: 1.0,
+            samples: Default::default(),
+        }
     }
 }
 
 impl Boost {
     /// Largest multiple of the model window.
     pub const MAX: f64 = 8.0;
+    /// Share of the allowed call rate below which the budget counts as idling (well below 1: a
+    /// few seconds' count is noisy, and growing on noise overloads the machine).
+    pub const IDLE_USE: f64 = 0.9;
+    /// How far back the achieved rate is measured.
+    pub const SPAN: Duration = Duration::from_secs(10);
 
-    /// Adjusts the factor from the limiter's backlog and returns it.
-    pub fn update(&mut self, b: &Backlog, max_wait: Duration) -> f64 {
+    /// Adjusts the factor from the limiter's backlog sampled at `now` (any monotonic clock) and
+    /// returns it.
+    pub fn update(&mut self, b: &Backlog, max_wait: Duration, now: Duration) -> f64 {
+        self.samples.push_back((now, b.started));
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.saturating_sub(*t) > Self::SPAN)
+        {
+            self.samples.pop_front();
+        }
+        let use_of_budget = match self.samples.front() {
+            Some((t, n)) if now.saturating_sub(*t) >= Self::SPAN / 2 => {
+                let secs = now.saturating_sub(*t).as_secs_f64();
+                let achieved = b.started.saturating_sub(*n) as f64 / secs;
+                Some(achieved / b.calls_per_second.max(f64::MIN_POSITIVE))
+            }
+            _ => None,
+        };
         if !b.paused_for.is_zero() || b.estimated_wait > max_wait / 2 {
             self.factor = (self.factor * 0.85).max(1.0);
-        } else if b.waiting == 0 {
-            self.factor = (self.factor * 1.15).min(Self::MAX);
+        } else if b.waiting == 0
+            || (b.estimated_wait < max_wait / 4
+                && use_of_budget.is_some_and(|u| u < Self::IDLE_USE))
+        {
+            self.factor = (self.factor * 1.1).min(Self::MAX);
         }
         self.factor
     }
@@ -209,14 +244,15 @@ mod tests {
         assert!(tight < w && tight >= 57, "{tight}");
     }
 
-    fn backlog(waiting: usize, wait_s: u64) -> Backlog {
+    fn backlog(waiting: usize, wait_s: u64, started: u64) -> Backlog {
         Backlog {
             waiting,
             in_flight: 10,
             estimated_wait: Duration::from_secs(wait_s),
             paused_for: Duration::ZERO,
             pace: 1.0,
-            calls_per_second: 15.0,
+            calls_per_second: 10.0,
+            started,
         }
     }
 
@@ -224,20 +260,36 @@ mod tests {
     fn boost_grows_while_the_budget_idles_and_shrinks_when_calls_wait() {
         let mut b = Boost::default();
         let max_wait = Duration::from_secs(20);
-        for _ in 0..5 {
-            b.update(&backlog(0, 0), max_wait);
+        let s = Duration::from_secs;
+        // Nobody waits: grow.
+        for t in 0..5 {
+            b.update(&backlog(0, 0, 10 * t), max_wait, s(t));
         }
         let grown = b.factor;
-        assert!(grown > 1.9, "{grown}");
-        // Calls waiting a little: hold.
-        assert_eq!(b.update(&backlog(30, 3), max_wait), grown);
+        assert!(grown > 1.4, "{grown}");
+        // Calls wait a little and the budget is fully used (10 calls/s): hold.
+        let mut t = 5;
+        for _ in 0..6 {
+            assert_eq!(b.update(&backlog(30, 3, 10 * t), max_wait, s(t)), grown);
+            t += 1;
+        }
+        // Calls wait a little but only 3 of 10 calls/s start (a bursty queue): grow.
+        let base = 10 * t;
+        for i in 1..=5 {
+            b.update(&backlog(30, 3, base + 3 * i), max_wait, s(t + i));
+        }
+        assert!(b.factor > grown, "{} vs {grown}", b.factor);
         // Waiting past half of max_wait: shrink, never below the model.
-        for _ in 0..50 {
-            b.update(&backlog(300, 15), max_wait);
+        for i in 0..50 {
+            b.update(
+                &backlog(300, 15, base + 40 + 10 * i),
+                max_wait,
+                s(t + 5 + i),
+            );
         }
         assert_eq!(b.factor, 1.0);
-        for _ in 0..100 {
-            b.update(&backlog(0, 0), max_wait);
+        for i in 0..100 {
+            b.update(&backlog(0, 0, 10_000), max_wait, s(200 + i));
         }
         assert_eq!(b.factor, Boost::MAX);
     }

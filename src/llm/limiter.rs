@@ -3,9 +3,9 @@
 //!
 //! - Requests/min and tokens/min budgets are GCRA token buckets (the `governor` crate: a
 //!   well-tested, lock-free GCRA; writing our own would add nothing). They run at `headroom`
-//!   (default 90 %) of the budget with a burst of about one second's worth of the remainder, so
-//!   that any window of a second or more stays within the budget even when the provider enforces
-//!   it over windows shorter than a minute.
+//!   (default 97 %) of the budget with a burst of about ten seconds' worth of the remainder, so
+//!   that any window of ten seconds or more stays within the budget even when the provider
+//!   enforces it over windows shorter than a minute, and late timer wake-ups cost no budget.
 //! - A semaphore caps calls in flight.
 //! - Tokens are estimated before a call and corrected afterwards: the difference is carried as a
 //!   debt (or credit) by the next acquisitions.
@@ -46,7 +46,7 @@ impl Default for LimiterConfig {
             rpm: Some(900),
             tpm: Some(1_000_000),
             concurrency: 64,
-            headroom: 0.9,
+            headroom: 0.97,
         }
     }
 }
@@ -56,8 +56,16 @@ impl Default for LimiterConfig {
 const MAX_HEADER_PAUSE: Duration = Duration::from_secs(10);
 /// Cap on a single `retry-after`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// "Nearly exhausted" threshold for remaining-budget headers.
+/// "Nearly exhausted" threshold for remaining-budget headers (at most; see
+/// [`low_remaining`]).
 const LOW_REMAINING: f64 = 0.02;
+
+/// The share of a budget below which the provider's remaining count means someone else uses the
+/// same key: half of what our own headroom leaves unused, at most [`LOW_REMAINING`]. Running
+/// at 97 % of the budget leaves ~3 % remaining in steady state, which must not count as low.
+fn low_remaining(headroom: f64) -> f64 {
+    LOW_REMAINING.min(((1.0 - headroom) / 2.0).max(0.005))
+}
 /// Slowest pace the back-off goes down to (fraction of the budgeted rate).
 const MIN_PACE: f64 = 0.1;
 
@@ -105,6 +113,7 @@ pub struct Limiter {
     debt: AtomicI64,
     waiting: AtomicUsize,
     in_flight: AtomicUsize,
+    started: AtomicU64,
     rate_limited: AtomicU64,
     pauses: AtomicU64,
 }
@@ -124,17 +133,22 @@ pub struct Backlog {
     pub pace: f64,
     /// Calls per second the budget, the pace and the concurrency cap allow.
     pub calls_per_second: f64,
+    /// Calls that have passed the gate since the limiter was made (for achieved rates).
+    pub started: u64,
 }
 
 fn nz(n: u64) -> NonZeroU32 {
     NonZeroU32::new(n.clamp(1, u32::MAX as u64) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
-/// A GCRA running at `per_minute × headroom` with a burst of one second of the rest (at least
-/// a tenth of a second of the budget, and at least one).
+/// A GCRA running at `per_minute × headroom` with a burst of ten seconds of the rest (at least
+/// a tenth of a second of the budget, and at least one): any window of ten seconds or more stays
+/// within the budget (Azure enforces per 10 s), and a waiter woken a few milliseconds late by
+/// the timer does not lose its slot — with a burst of one, every late wake-up is budget lost
+/// for good (at 900 rpm a call is due every 69 ms, so 5 ms late costs 7 %).
 fn bucket(per_minute: u32, headroom: f64) -> (DefaultDirectRateLimiter, u32) {
     let rate_per_s = (per_minute as f64 * headroom / 60.0).max(1e-6);
-    let rest = (per_minute as f64 * (1.0 - headroom) / 60.0).floor();
+    let rest = (per_minute as f64 * (1.0 - headroom) / 6.0).floor();
     let tenth = (per_minute as f64 / 600.0).floor();
     let burst = rest.max(tenth).max(1.0) as u64;
     let period = Duration::from_secs_f64(1.0 / rate_per_s).max(Duration::from_nanos(1));
@@ -224,6 +238,7 @@ impl Limiter {
             debt: AtomicI64::new(0),
             waiting: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             pauses: AtomicU64::new(0),
             config,
@@ -289,6 +304,7 @@ impl Limiter {
         }
         drop(queued);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.started.fetch_add(1, Ordering::Relaxed);
         Permit {
             limiter: self.clone(),
             reserved_tokens: estimated_tokens,
@@ -330,9 +346,10 @@ impl Limiter {
                     let diff = usage.total() as i64 - permit.reserved_tokens as i64;
                     self.debt.fetch_add(diff, Ordering::Relaxed);
                 }
+                let low = low_remaining(self.config.headroom);
                 let pause = limits
-                    .nearly_exhausted(LOW_REMAINING)
-                    .then(|| limits.replenish_in(LOW_REMAINING))
+                    .nearly_exhausted(low)
+                    .then(|| limits.replenish_in(low))
                     .flatten();
                 {
                     let mut a = self.adaptive();
@@ -420,6 +437,7 @@ impl Limiter {
             paused_for,
             pace,
             calls_per_second: if rate.is_finite() { rate } else { f64::MAX },
+            started: self.started.load(Ordering::Relaxed),
         }
     }
 
@@ -548,6 +566,13 @@ mod tests {
             "{:?}",
             t.elapsed()
         );
+    }
+
+    #[test]
+    fn our_own_headroom_is_not_a_low_remaining_budget() {
+        assert!((low_remaining(0.97) - 0.015).abs() < 1e-9);
+        assert_eq!(low_remaining(0.9), LOW_REMAINING);
+        assert_eq!(low_remaining(1.0), 0.005);
     }
 
     #[tokio::test]
