@@ -1,6 +1,6 @@
 //! The main job end to end on a real native 3-node cluster: all-in-one on a few hundred
 //! indicators, exactly one classification row per indicator and run with every stage stored,
-//! reruns without --force submit nothing, --force reclassifies, and killing the submitter
+//! reruns without --force submit nothing, --force reclassifies, and killing all-in-one
 //! mid-run then rerunning completes with no duplicate workflow.
 
 mod support;
@@ -190,10 +190,10 @@ async fn all_in_one_then_reruns_force_and_a_killed_submitter() {
     assert_eq!(s["classified"], COUNT);
     check_run(&client, &run2, COUNT).await;
 
-    // Kill -9 the submitter (it also serves the handlers) mid-run, then rerun: the interrupted
-    // run resumes and completes, and no indicator ever got a second workflow.
+    // Kill -9 the whole all-in-one process (submitter and handler server) mid-run, then rerun:
+    // the interrupted run resumes and completes, and no indicator ever got a second workflow.
     let mut child = std::process::Command::new(support::bin())
-        .args(["classify", "--force", "--window", "40", "--json"])
+        .args(["all-in-one", "--force", "--window", "40", "--json"])
         .args(["--name", "test", "--state-dir"])
         .arg(cluster.state_dir())
         .args(["--nodes", "3", "--port-offset", &cluster.offset.to_string()])
@@ -234,7 +234,7 @@ async fn all_in_one_then_reruns_force_and_a_killed_submitter() {
         "the kill must land mid-run ({done_at_kill} done)"
     );
 
-    let out = cluster.ok(&["classify", "--json"]);
+    let out = cluster.ok(&["all-in-one", "--json"]);
     let s = summary(&out);
     assert_eq!(
         s["run_id"],

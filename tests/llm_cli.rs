@@ -97,3 +97,41 @@ fn eval_through_llm_sim_matches_the_rules_engine() {
     assert_eq!(stats["simulator"], "llm-sim");
     assert_eq!(stats["ok"], llm["llm"]["upstream_calls"]);
 }
+
+/// The key a user passes in OPENAI_API_KEY never reaches stdout, stderr (at trace level) or
+/// `--json` output, even though the endpoint rejects it and echoes it back, as OpenAI does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_key_never_reaches_the_output_of_eval() {
+    const CANARY: &str = "sk-canary-cli-7d1e4b9a2c6f0e8d3b5a";
+    let sim = restate_classify::sim::start(restate_classify::sim::SimConfig {
+        rpm: 0,
+        tpm: 0,
+        latency: restate_classify::sim::Latency::default(),
+        require_api_key: Some("sk-the-right-key-111111111111".into()),
+        ..Default::default()
+    })
+    .await
+    .expect("llm-sim");
+    let out = Command::new(bin())
+        .arg("eval")
+        .arg(data("dev-set.json"))
+        .args(["--json", "-vv", "--provider", "openai", "--model", "llm-sim"])
+        .args(["--llm-base-url", &sim.openai_base_url()])
+        .env("OPENAI_API_KEY", CANARY)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("eval runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The key was used (and refused): the check below can fail.
+    assert!(
+        sim.stats().unauthorized > 0,
+        "the simulator saw the key: {stdout}\n{stderr}"
+    );
+    assert!(
+        !stdout.contains(CANARY) && !stderr.contains(&CANARY[8..]),
+        "the key leaked:\n{stdout}\n{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("eval JSON");
+    assert_eq!(json["n"], 60, "every record still classified (by the rules fallback)");
+}

@@ -1,7 +1,9 @@
 //! LLM flags shared by the commands that classify (`classify`, `all-in-one`, `eval`): flatten
 //! [`LlmArgs`] into their argument structs and call [`LlmArgs::config`].
 
-use crate::llm::config::{LlmConfig, LlmConfigError, LlmOverrides, LlmSection, ProviderKind};
+use crate::llm::config::{
+    LlmConfig, LlmConfigError, LlmOverrides, LlmSection, OnLlmFailure, ProviderKind,
+};
 use clap::Args;
 
 /// Provider, model, endpoint, budgets and cache (each also settable by environment variable and
@@ -32,6 +34,16 @@ pub struct LlmArgs {
     /// Ask the provider even when the same prompt was answered before (in this run or earlier).
     #[arg(long, env = "RESTATE_CLASSIFY_NO_CACHE")]
     pub no_cache: bool,
+    /// When the LLM cannot answer a stage (retries spent, only invalid answers): `rules` lets the
+    /// rules engine answer (recorded as a fallback); `fail` stores the indicator as failed with
+    /// the reason, for `classify --retry-failed` later.
+    #[arg(
+        long,
+        env = "RESTATE_CLASSIFY_ON_LLM_FAILURE",
+        value_enum,
+        value_name = "POLICY"
+    )]
+    pub on_llm_failure: Option<OnLlmFailure>,
 }
 
 impl LlmArgs {
@@ -45,6 +57,7 @@ impl LlmArgs {
             tpm: self.tpm,
             concurrency: self.llm_concurrency,
             no_cache: self.no_cache,
+            on_failure: self.on_llm_failure,
         }
     }
 

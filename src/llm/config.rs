@@ -176,7 +176,7 @@ pub struct LlmSection {
     pub tpm: Option<u32>,
     /// Most LLM calls in flight.
     pub concurrency: Option<usize>,
-    /// Fraction of the budgets to use (0.5–1.0, default 0.9).
+    /// Fraction of the budgets to use (0.5–1.0, default 0.97).
     pub headroom: Option<f64>,
     /// Timeout of one HTTP call, seconds.
     pub timeout_s: Option<f64>,
@@ -199,6 +199,19 @@ pub struct LlmSection {
     pub stages: BTreeMap<String, StageSection>,
     /// Prices per model, USD per 1M tokens (merged over the built-in table).
     pub prices: BTreeMap<String, Price>,
+    /// What a stage does when the LLM cannot give a valid answer (default `rules`).
+    pub on_failure: Option<OnLlmFailure>,
+}
+
+/// What a stage does when the LLM gives up (retries spent, or only invalid answers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnLlmFailure {
+    /// The rules engine answers; the stored provenance says `fallback`.
+    #[default]
+    Rules,
+    /// The indicator is stored as `failed` with the reason; `classify --retry-failed` retries it.
+    Fail,
 }
 
 /// Overrides from flags and `RESTATE_CLASSIFY_*` variables (see `cli::llm_args::LlmArgs`).
@@ -218,6 +231,8 @@ pub struct LlmOverrides {
     pub concurrency: Option<usize>,
     /// `--no-cache`.
     pub no_cache: bool,
+    /// `--on-llm-failure`.
+    pub on_failure: Option<OnLlmFailure>,
 }
 
 /// Retries of one answer.
@@ -274,6 +289,8 @@ pub struct LlmConfig {
     pub max_wait: Duration,
     /// Prices.
     pub prices: PriceTable,
+    /// What a stage does when the LLM gives up.
+    pub on_failure: OnLlmFailure,
 }
 
 /// Errors in the LLM settings.
@@ -467,7 +484,7 @@ impl LlmConfig {
             });
         }
 
-        let headroom = file.headroom.unwrap_or(0.9);
+        let headroom = file.headroom.unwrap_or(0.97);
         if !(0.5..=1.0).contains(&headroom) {
             return Err(LlmConfigError::Invalid {
                 field: "headroom",
@@ -529,6 +546,7 @@ impl LlmConfig {
             cache: !over.no_cache && file.cache.unwrap_or(true),
             max_wait: Duration::from_secs_f64(max_wait_s),
             prices,
+            on_failure: over.on_failure.or(file.on_failure).unwrap_or_default(),
         })
     }
 

@@ -5,7 +5,7 @@
 
 use super::cache::{self, Cache, CacheKey, CachedAnswer, Failure, FailureKind, Flight, Source};
 use super::calls::{CallRecord, CallStatus, Recorder};
-use super::config::{LlmConfig, LlmConfigError, ProviderKind, RetryPolicy};
+use super::config::{LlmConfig, LlmConfigError, OnLlmFailure, ProviderKind, RetryPolicy};
 use super::feedback::{self, WindowInputs};
 use super::limiter::{Backlog, CallEnd, Limiter};
 use super::meter::{LlmSummary, Meter, compact};
@@ -38,6 +38,7 @@ struct Engine {
     max_output_tokens: u32,
     max_wait: Duration,
     timeout: Duration,
+    on_failure: OnLlmFailure,
 }
 
 /// Answers stages according to the configured providers.
@@ -120,6 +121,7 @@ impl Executor {
             max_output_tokens: config.max_output_tokens,
             max_wait: config.max_wait,
             timeout: config.openai.timeout.max(config.anthropic.timeout),
+            on_failure: config.on_failure,
         };
         Self {
             routes,
@@ -324,6 +326,14 @@ impl Executor {
     /// Totals so far (None when every stage is rules).
     pub fn summary(&self) -> Option<LlmSummary> {
         self.engine.as_ref().map(|e| e.meter.summary())
+    }
+
+    /// What a stage does when the LLM gives up (`rules` when no stage uses an LLM).
+    pub fn on_failure(&self) -> OnLlmFailure {
+        self.engine
+            .as_ref()
+            .map(|e| e.on_failure)
+            .unwrap_or_default()
     }
 
     /// Longest a call should queue for budget (zero when no stage uses an LLM).

@@ -4,6 +4,7 @@
 
 use super::app::App;
 use crate::db::results::Provenance;
+use crate::llm::config::OnLlmFailure;
 use crate::llm::{Choice, Executor, StageOutcome};
 use crate::pipeline::stage::LlmStage;
 use restate_sdk::prelude::*;
@@ -59,17 +60,26 @@ pub async fn run_stage<S: LlmStage>(
                 .name(S::NAME.as_str())
                 .retry_policy(llm_retry_policy())
                 .await;
-            match answered {
-                Ok(a) => a.into_inner(),
+            let (outcome, gave_up) = match answered {
+                Ok(a) => (a.into_inner(), None),
                 // The LLM could not answer within its retries: the rules engine stands in and the
-                // stored provenance says so.
+                // stored provenance says so (unless the policy is to fail).
                 Err(e) => {
-                    tracing::warn!(stage = %S::NAME, indicator = %req.indicator_id, error = %e, "LLM gave up; using rules");
+                    tracing::warn!(stage = %S::NAME, indicator = %req.indicator_id, error = %e, "LLM gave up");
                     let mut o = Executor::rules::<S>(&req.input);
                     o.provenance.fallback = true;
-                    o
+                    (o, Some(e.to_string()))
                 }
+            };
+            if outcome.provenance.fallback && app.executor.on_failure() == OnLlmFailure::Fail {
+                let why = gave_up.unwrap_or_else(|| "only invalid answers".into());
+                return Err(TerminalError::new_with_code(
+                    422,
+                    format!("{}: the LLM gave no valid answer ({why})", S::NAME),
+                )
+                .into());
             }
+            outcome
         }
     };
     app.writer
