@@ -115,7 +115,14 @@ async fn a_canary_key_never_reaches_the_output_of_eval() {
     let out = Command::new(bin())
         .arg("eval")
         .arg(data("dev-set.json"))
-        .args(["--json", "-vv", "--provider", "openai", "--model", "llm-sim"])
+        .args([
+            "--json",
+            "-vv",
+            "--provider",
+            "openai",
+            "--model",
+            "llm-sim",
+        ])
         .args(["--llm-base-url", &sim.openai_base_url()])
         .env("OPENAI_API_KEY", CANARY)
         .env("RUST_LOG", "trace")
@@ -133,5 +140,8 @@ async fn a_canary_key_never_reaches_the_output_of_eval() {
         "the key leaked:\n{stdout}\n{stderr}"
     );
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("eval JSON");
-    assert_eq!(json["n"], 60, "every record still classified (by the rules fallback)");
+    assert_eq!(
+        json["n"], 60,
+        "every record still classified (by the rules fallback)"
+    );
 }

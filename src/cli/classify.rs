@@ -256,24 +256,7 @@ pub async fn run(
     if let Some(s) = executor.summary() {
         tracing::info!(?s, "LLM summary");
         if !args.json {
-            eprintln!(
-                "LLM: {} calls ({} upstream, {:.0}% cache hits), {} invalid, {} rate-limited, {} errors/timeouts, {} rules fallbacks; {:.0} req/min and {:.0} tok/min achieved (budget {:?}/{:?}); tokens in {} (cached {}), out {}; ~${:.4}",
-                s.calls,
-                s.upstream_calls,
-                s.cache_hit_rate * 100.0,
-                s.invalid,
-                s.rate_limited,
-                s.errors + s.timeouts,
-                s.fallbacks,
-                s.achieved_rpm,
-                s.achieved_tpm,
-                s.budget_rpm,
-                s.budget_tpm,
-                s.tokens_in,
-                s.tokens_cached,
-                s.tokens_out,
-                s.estimated_cost_usd
-            );
+            eprintln!("{}", crate::llm::meter::describe_summary(&s));
         }
     }
     Ok(summary?)

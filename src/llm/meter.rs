@@ -35,6 +35,8 @@ struct State {
     recent: VecDeque<(Instant, u64)>,
     first_upstream: Option<Instant>,
     last_upstream: Option<Instant>,
+    /// Every upstream call's time, for the steady-state rate.
+    upstream_at: Vec<Instant>,
     stages: BTreeMap<StageName, StageTimes>,
     lookups: u64,
     hits: u64,
@@ -107,6 +109,12 @@ pub struct LlmSummary {
     pub achieved_rpm: f64,
     /// Tokens per minute over the active period.
     pub achieved_tpm: f64,
+    /// Upstream calls per minute in the steady state: between the 5th and the 95th percentile
+    /// of call times, which leaves out the ramp-up and the tail (None for fewer than 50 calls
+    /// or a steady state shorter than 30 s).
+    pub steady_rpm: Option<f64>,
+    /// `steady_rpm` over the requests-per-minute budget.
+    pub steady_use: Option<f64>,
     /// Requests-per-minute budget.
     pub budget_rpm: Option<u32>,
     /// Tokens-per-minute budget.
@@ -164,6 +172,7 @@ impl Meter {
             s.recent.push_back((now, u.total()));
             s.first_upstream.get_or_insert(now);
             s.last_upstream = Some(now);
+            s.upstream_at.push(now);
             s.stages.entry(rec.stage).or_default().upstream_calls += 1;
         }
         while s
@@ -250,6 +259,14 @@ impl Meter {
             _ => 0.0,
         };
         let minutes = (active.max(1.0)) / 60.0;
+        let steady_rpm = s.first_upstream.and_then(|t0| {
+            let at: Vec<f64> = s
+                .upstream_at
+                .iter()
+                .map(|t| t.duration_since(t0).as_secs_f64())
+                .collect();
+            steady_rate(&at)
+        });
         let mut unpriced = Vec::new();
         let models: Vec<ModelSummary> = s
             .models
@@ -300,6 +317,10 @@ impl Meter {
             } else {
                 s.usage.total() as f64 / minutes
             },
+            steady_rpm,
+            steady_use: steady_rpm
+                .zip(self.budget_rpm)
+                .map(|(r, b)| r / f64::from(b.max(1))),
             budget_rpm: self.budget_rpm,
             budget_tpm: self.budget_tpm,
             estimated_cost_usd: models.iter().filter_map(|m| m.estimated_cost_usd).sum(),
@@ -307,6 +328,51 @@ impl Meter {
             models,
         }
     }
+}
+
+/// Calls per minute between the 5th and 95th percentile of `at` (seconds, ascending): the
+/// steady state without ramp-up and tail. None for fewer than 50 calls or under 30 s.
+pub fn steady_rate(at: &[f64]) -> Option<f64> {
+    let n = at.len();
+    if n < 50 {
+        return None;
+    }
+    let (lo, hi) = (n * 5 / 100, n * 95 / 100);
+    let span = at[hi] - at[lo];
+    (span >= 30.0).then(|| (hi - lo) as f64 / span * 60.0)
+}
+
+/// One line for the end of a run: calls, cache, faults, achieved and steady-state rates
+/// against the budget, tokens and cost.
+pub fn describe_summary(s: &LlmSummary) -> String {
+    let budget = |b: Option<u32>| b.map_or("unlimited".to_string(), |b| compact(b as f64));
+    let steady = match (s.steady_rpm, s.steady_use) {
+        (Some(r), Some(u)) => format!(
+            "; steady state {r:.0} req/min = {:.1}% of budget",
+            u * 100.0
+        ),
+        (Some(r), None) => format!("; steady state {r:.0} req/min"),
+        _ => String::new(),
+    };
+    format!(
+        "LLM: {} answers ({} upstream calls, {:.0}% cache hits), {} invalid, {} rate-limited, {} errors/timeouts, {} rules fallbacks; {:.0} req/min and {} tok/min over the active {:.0}s (budget {} req/min, {} tok/min){steady}; tokens in {} (cached {}), out {}; ~${:.4}",
+        s.calls,
+        s.upstream_calls,
+        s.cache_hit_rate * 100.0,
+        s.invalid,
+        s.rate_limited,
+        s.errors + s.timeouts,
+        s.fallbacks,
+        s.achieved_rpm,
+        compact(s.achieved_tpm),
+        s.active_s,
+        budget(s.budget_rpm),
+        budget(s.budget_tpm),
+        compact(s.tokens_in as f64),
+        compact(s.tokens_cached as f64),
+        compact(s.tokens_out as f64),
+        s.estimated_cost_usd
+    )
 }
 
 fn add(a: &mut Usage, b: Usage) {
@@ -328,6 +394,21 @@ pub fn compact(n: f64) -> String {
 mod tests {
     use super::*;
     use crate::llm::config::Price;
+
+    #[test]
+    fn steady_rate_leaves_out_ramp_up_and_tail() {
+        // 10 s of ramp-up at 1 call/s, 100 s at 15 calls/s, a 20 s tail at 1 call/s.
+        let mut at: Vec<f64> = (0..10).map(f64::from).collect();
+        at.extend((0..1500).map(|i| 10.0 + f64::from(i) / 15.0));
+        at.extend((0..20).map(|i| 110.0 + f64::from(i)));
+        let r = steady_rate(&at).unwrap();
+        assert!((r - 900.0).abs() < 20.0, "{r}");
+        // Whole-run average is far lower: the steady state is what the budget is judged by.
+        assert!((at.len() as f64) / (at[at.len() - 1] / 60.0) < 750.0);
+        assert_eq!(steady_rate(&at[..40]), None, "too few calls");
+        let short: Vec<f64> = (0..100).map(|i| f64::from(i) / 10.0).collect();
+        assert_eq!(steady_rate(&short), None, "too short to be steady");
+    }
 
     fn rec(status: CallStatus, input: u64, output: u64) -> CallRecord {
         CallRecord {
