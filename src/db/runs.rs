@@ -57,10 +57,10 @@ pub async fn select_indicators(pool: &Pool, sel: &Selection) -> Result<Vec<Strin
         .query(
             "SELECT s.id FROM source_indicators s \
              WHERE (cardinality($1::text[]) = 0 OR lower(s.name) = ANY($1)) \
-               AND ($2 OR NOT EXISTS (SELECT 1 FROM classifications c \
+               AND ($2 OR $3 OR NOT EXISTS (SELECT 1 FROM classifications c \
                                       WHERE c.indicator_id = s.id AND c.status = 'classified')) \
-               AND (NOT $3 OR EXISTS (SELECT 1 FROM classifications c \
-                                      WHERE c.indicator_id = s.id AND c.status = 'failed')) \
+               AND (NOT $3 OR (SELECT c.status FROM classifications c WHERE c.indicator_id = s.id \
+                               ORDER BY c.created_at DESC, c.run_id DESC LIMIT 1) = 'failed') \
              ORDER BY s.id LIMIT $4",
             &[&names, &sel.force, &sel.retry_failed, &limit],
         )
