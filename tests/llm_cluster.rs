@@ -38,6 +38,19 @@ fn summary_of(out: &support::CliOutput) -> serde_json::Value {
     })
 }
 
+/// Checks a `classify --json` run's exit code and (total, classified, failed); returns its id.
+fn finished(out: &support::CliOutput, code: i32, counts: (u64, u64, u64)) -> String {
+    assert_eq!(out.code, code, "{}\n{}", out.stdout, out.stderr);
+    let s = summary_of(out);
+    let got = (
+        s["total"].as_u64(),
+        s["classified"].as_u64(),
+        s["failed"].as_u64(),
+    );
+    assert_eq!(got, (Some(counts.0), Some(counts.1), Some(counts.2)), "{s}");
+    s["run_id"].as_str().unwrap_or_default().to_string()
+}
+
 async fn start_sim(rpm: u32, faults: &str) -> sim::SimHandle {
     sim::start(SimConfig {
         rpm,
@@ -89,18 +102,7 @@ async fn faults_end_in_stored_results_and_failures_are_stored_and_retried() {
     // 1. The issue's fault mix: every indicator ends classified with a valid stored result.
     let faulty = start_sim(900, "429=0.1,500=0.05,timeout=0.02,malformed=0.05").await;
     let out = run(&["--force", "--limit", "120"], &faulty.openai_base_url());
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let s = summary_of(&out);
-    assert_eq!(
-        (
-            s["total"].as_u64(),
-            s["classified"].as_u64(),
-            s["failed"].as_u64()
-        ),
-        (Some(120), Some(120), Some(0)),
-        "{s}"
-    );
-    let run_id = s["run_id"].as_str().unwrap().to_string();
+    let run_id = finished(&out, 0, (120, 120, 0));
     let st = faulty.stats();
     assert!(
         st.injected_429 > 0 && st.injected_500 > 0 && st.injected_malformed > 0,
@@ -163,18 +165,7 @@ async fn faults_end_in_stored_results_and_failures_are_stored_and_retried() {
         ],
         &down.openai_base_url(),
     );
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let s = summary_of(&out);
-    assert_eq!(
-        (
-            s["total"].as_u64(),
-            s["classified"].as_u64(),
-            s["failed"].as_u64()
-        ),
-        (Some(8), Some(0), Some(8)),
-        "{s}"
-    );
-    let failed_run = s["run_id"].as_str().unwrap().to_string();
+    let failed_run = finished(&out, 1, (8, 0, 8));
     let reasons: Vec<String> = client
         .query(
             "SELECT error FROM classifications WHERE run_id = $1 AND status = 'failed'",
@@ -199,18 +190,7 @@ async fn faults_end_in_stored_results_and_failures_are_stored_and_retried() {
         &["--retry-failed", "--on-llm-failure", "fail"],
         &healthy.openai_base_url(),
     );
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let s = summary_of(&out);
-    assert_eq!(
-        (
-            s["total"].as_u64(),
-            s["classified"].as_u64(),
-            s["failed"].as_u64()
-        ),
-        (Some(8), Some(8), Some(0)),
-        "{s}"
-    );
-    let retried_run = s["run_id"].as_str().unwrap().to_string();
+    let retried_run = finished(&out, 0, (8, 8, 0));
     let same: i64 = client
         .query_one(
             "SELECT count(*) FROM classifications a JOIN classifications b USING (indicator_id) \

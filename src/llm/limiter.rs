@@ -3,9 +3,9 @@
 //!
 //! - Requests/min and tokens/min budgets are GCRA token buckets (the `governor` crate: a
 //!   well-tested, lock-free GCRA; writing our own would add nothing). They run at `headroom`
-//!   (default 97 %) of the budget with a burst of about ten seconds' worth of the remainder, so
-//!   that any window of ten seconds or more stays within the budget even when the provider
-//!   enforces it over windows shorter than a minute, and late timer wake-ups cost no budget.
+//!   (default 97 %) of the budget with a burst of 0.2 s of that rate, so late timer wake-ups
+//!   cost no budget and any window of 6.5 s or more (1.8 s at 90 % headroom) stays within the
+//!   budget even when the provider enforces it over windows shorter than a minute.
 //! - A semaphore caps calls in flight.
 //! - Tokens are estimated before a call and corrected afterwards: the difference is carried as a
 //!   debt (or credit) by the next acquisitions.
@@ -66,6 +66,8 @@ const LOW_REMAINING: f64 = 0.02;
 fn low_remaining(headroom: f64) -> f64 {
     LOW_REMAINING.min(((1.0 - headroom) / 2.0).max(0.005))
 }
+/// Burst of the budget buckets, as time at the budgeted rate (see [`bucket`]).
+const BURST: Duration = Duration::from_millis(200);
 /// Slowest pace the back-off goes down to (fraction of the budgeted rate).
 const MIN_PACE: f64 = 0.1;
 
@@ -141,16 +143,18 @@ fn nz(n: u64) -> NonZeroU32 {
     NonZeroU32::new(n.clamp(1, u32::MAX as u64) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
-/// A GCRA running at `per_minute × headroom` with a burst of ten seconds of the rest (at least
-/// a tenth of a second of the budget, and at least one): any window of ten seconds or more stays
-/// within the budget (Azure enforces per 10 s), and a waiter woken a few milliseconds late by
-/// the timer does not lose its slot — with a burst of one, every late wake-up is budget lost
-/// for good (at 900 rpm a call is due every 69 ms, so 5 ms late costs 7 %).
+/// A GCRA running at `per_minute × headroom` with a burst of [`BURST`] of that rate (at least
+/// one second of the unused rest, and at least one). The burst lets a waiter woken a few
+/// milliseconds late by the timer keep its turn — with a burst of one, every late wake-up is
+/// budget lost for good (at 900 rpm a call is due every 69 ms, so 5 ms late costs 7 %). In
+/// exchange the budget holds over any window of at least `BURST·h/(1−h)`: 6.5 s at the default
+/// 97 % headroom, 1.8 s at 90 %, 0.8 s at 80 % — lower the headroom for a provider that
+/// enforces its limits over seconds.
 fn bucket(per_minute: u32, headroom: f64) -> (DefaultDirectRateLimiter, u32) {
     let rate_per_s = (per_minute as f64 * headroom / 60.0).max(1e-6);
-    let rest = (per_minute as f64 * (1.0 - headroom) / 6.0).floor();
-    let tenth = (per_minute as f64 / 600.0).floor();
-    let burst = rest.max(tenth).max(1.0) as u64;
+    let rest = (per_minute as f64 * (1.0 - headroom) / 60.0).floor();
+    let slack = (rate_per_s * BURST.as_secs_f64()).ceil();
+    let burst = rest.max(slack).max(1.0) as u64;
     let period = Duration::from_secs_f64(1.0 / rate_per_s).max(Duration::from_nanos(1));
     let quota = Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
@@ -462,7 +466,7 @@ mod tests {
 
     #[tokio::test]
     async fn paces_requests_at_the_budget() {
-        // 600 rpm at 100 % headroom = one call per 100 ms after the first.
+        // 600 rpm at 100 % headroom = one call per 100 ms after a burst of 0.2 s (two calls).
         let l = Limiter::new(LimiterConfig {
             rpm: Some(600),
             tpm: None,
@@ -470,7 +474,7 @@ mod tests {
             headroom: 1.0,
         });
         let t = Instant::now();
-        for _ in 0..6 {
+        for _ in 0..7 {
             let p = l.acquire(10).await;
             l.settle(
                 p,
@@ -538,7 +542,7 @@ mod tests {
 
     #[tokio::test]
     async fn token_estimates_are_corrected_by_usage() {
-        // 60_000 tpm at 100 %: 1000 tokens/s with a burst of 100.
+        // 60_000 tpm at 100 %: 1000 tokens/s with a burst of 0.2 s (200 tokens).
         let l = Limiter::new(LimiterConfig {
             rpm: None,
             tpm: Some(60_000),
@@ -547,13 +551,13 @@ mod tests {
         });
         let t = Instant::now();
         let p = l.acquire(10).await;
-        // The call really used 500 tokens: the next caller pays the 490 difference, so the two
-        // calls take 510 tokens, 410 more than the burst: at least 410 ms at 1000 tokens/s.
+        // The call really used 600 tokens: the next caller pays the 590 difference, so the two
+        // calls take 610 tokens, 410 more than the burst: at least 410 ms at 1000 tokens/s.
         l.settle(
             p,
             CallEnd::Answered {
                 usage: Usage {
-                    input: 400,
+                    input: 500,
                     output: 100,
                     cached: 0,
                 },
