@@ -2,6 +2,7 @@
 //! invocation and still answers with two of three nodes down, so a node counts as ready only when
 //! every partition has an active leader and a real invocation through its ingress succeeds.
 
+use super::spec::ClusterSpec;
 use crate::restate::admin::AdminClient;
 use crate::restate::ingress::IngressClient;
 use crate::service::readiness;
@@ -177,6 +178,60 @@ pub async fn probe_invocation(
             ingress: ingress.base().into(),
             got,
         })
+    }
+}
+
+/// Admin clients of `spec`'s nodes, in node order.
+pub fn admin_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<AdminClient> {
+    spec.admin_urls()
+        .into_iter()
+        .map(|u| AdminClient::new(http.clone(), u))
+        .collect()
+}
+
+/// Ingress clients of `spec`'s nodes, in node order.
+pub fn ingress_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<IngressClient> {
+    spec.ingress_urls()
+        .into_iter()
+        .map(|u| IngressClient::new(http.clone(), u))
+        .collect()
+}
+
+/// An admin API's refusal to register a deployment.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The admin API's URL.
+    pub admin: String,
+    /// Why.
+    pub source: crate::restate::RestateError,
+}
+
+/// Registers `uri` (with `force`, so changed code replaces the old schema) through the first
+/// admin API that accepts it, trying them all every `pause` until `deadline`; returns the
+/// services the deployment provides, or the last refusal.
+pub async fn register_through_any(
+    admins: &[AdminClient],
+    uri: &str,
+    deadline: std::time::Instant,
+    pause: Duration,
+) -> Result<Vec<String>, Refusal> {
+    loop {
+        let mut refusal = None;
+        for a in admins {
+            match a.register(uri, true).await {
+                Ok(d) => return Ok(d.services),
+                Err(source) => {
+                    refusal = Some(Refusal {
+                        admin: a.base().into(),
+                        source,
+                    })
+                }
+            }
+        }
+        match refusal {
+            Some(r) if std::time::Instant::now() >= deadline => return Err(r),
+            _ => tokio::time::sleep(pause).await,
+        }
     }
 }
 

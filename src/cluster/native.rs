@@ -168,20 +168,12 @@ impl NativeCluster {
 
     /// Admin clients in node order.
     pub fn admins(&self) -> Vec<AdminClient> {
-        self.spec
-            .admin_urls()
-            .into_iter()
-            .map(|u| AdminClient::new(self.http.clone(), u))
-            .collect()
+        health::admin_clients(&self.spec, &self.http)
     }
 
     /// Ingress clients in node order.
     pub fn ingresses(&self) -> Vec<IngressClient> {
-        self.spec
-            .ingress_urls()
-            .into_iter()
-            .map(|u| IngressClient::new(self.http.clone(), u))
-            .collect()
+        health::ingress_clients(&self.spec, &self.http)
     }
 
     fn state(&self) -> Result<ClusterState, NativeError> {
@@ -529,30 +521,14 @@ impl NativeCluster {
         let admins = self.admins();
         let uri = self.spec.handler_url();
         let started = Instant::now();
-        let services = loop {
-            let mut error = None;
-            let mut deployment = None;
-            for a in &admins {
-                match a.register(&uri, true).await {
-                    Ok(d) => {
-                        deployment = Some(d);
-                        break;
-                    }
-                    Err(source) => {
-                        error = Some(NativeError::Register {
-                            uri: uri.clone(),
-                            admin: a.base().into(),
-                            source,
-                        })
-                    }
-                }
-            }
-            match (deployment, error) {
-                (Some(d), _) => break d.services,
-                (None, Some(e)) if Instant::now() >= deadline => return Err(e),
-                _ => tokio::time::sleep(Duration::from_millis(250)).await,
-            }
-        };
+        let services =
+            health::register_through_any(&admins, &uri, deadline, Duration::from_millis(250))
+                .await
+                .map_err(|r| NativeError::Register {
+                    uri: uri.clone(),
+                    admin: r.admin,
+                    source: r.source,
+                })?;
         self.wait_for(
             "registration visible on every admin API",
             deadline,

@@ -112,20 +112,12 @@ impl DockerCluster {
 
     /// Admin clients in node order.
     pub fn admins(&self) -> Vec<AdminClient> {
-        self.spec
-            .admin_urls()
-            .into_iter()
-            .map(|u| AdminClient::new(self.http.clone(), u))
-            .collect()
+        health::admin_clients(&self.spec, &self.http)
     }
 
     /// Ingress clients in node order.
     pub fn ingresses(&self) -> Vec<IngressClient> {
-        self.spec
-            .ingress_urls()
-            .into_iter()
-            .map(|u| IngressClient::new(self.http.clone(), u))
-            .collect()
+        health::ingress_clients(&self.spec, &self.http)
     }
 
     /// Resolves a user-given component name (`restate-2`, `2`, `n2`, `minio`, `db`, …).

@@ -191,30 +191,14 @@ impl DockerCluster {
     pub async fn register(&self, deadline: Instant) -> Result<Vec<String>, DockerError> {
         let admins = self.admins();
         let uri = self.spec.handler_url();
-        let services = loop {
-            let mut error = None;
-            let mut deployment = None;
-            for a in &admins {
-                match a.register(&uri, true).await {
-                    Ok(d) => {
-                        deployment = Some(d);
-                        break;
-                    }
-                    Err(source) => {
-                        error = Some(DockerError::Register {
-                            uri: uri.clone(),
-                            admin: a.base().into(),
-                            source,
-                        })
-                    }
-                }
-            }
-            match (deployment, error) {
-                (Some(d), _) => break d.services,
-                (None, Some(e)) if Instant::now() >= deadline => return Err(e),
-                _ => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
-        };
+        let services =
+            health::register_through_any(&admins, &uri, deadline, Duration::from_millis(500))
+                .await
+                .map_err(|r| DockerError::Register {
+                    uri: uri.clone(),
+                    admin: r.admin,
+                    source: r.source,
+                })?;
         let nodes = self.node_components();
         self.wait_for(
             "registration visible on every admin API",
