@@ -4,7 +4,6 @@
 use crate::pipeline::stage::StageName;
 use deadpool_postgres::Pool;
 use serde::Serialize;
-use tokio_postgres::types::Json;
 
 /// Errors reading or writing results.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +29,8 @@ pub enum ResultsError {
     },
 }
 
-fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> ResultsError {
+/// Maps a query error to [`ResultsError::Query`] naming the operation.
+pub(super) fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> ResultsError {
     move |source| ResultsError::Query { what, source }
 }
 
@@ -127,54 +127,68 @@ pub async fn upsert_classification(
     row: &ClassificationRow,
 ) -> Result<(), ResultsError> {
     let client = pool.get().await?;
-    let stmt = client
-        .prepare_cached(
-            "INSERT INTO classifications (run_id, indicator_id, workflow_key, status, family, \
-             indicator_type, temporal_aggregation, heat_map_orientation, is_currency_denominated, \
-             reporting_frequency, time_basis, is_cumulative, unit_type, scale, currency, confidence, \
-             record, providers, error) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) \
-             ON CONFLICT (run_id, indicator_id) DO UPDATE SET workflow_key = EXCLUDED.workflow_key, \
-             status = EXCLUDED.status, family = EXCLUDED.family, indicator_type = EXCLUDED.indicator_type, \
-             temporal_aggregation = EXCLUDED.temporal_aggregation, \
-             heat_map_orientation = EXCLUDED.heat_map_orientation, \
-             is_currency_denominated = EXCLUDED.is_currency_denominated, \
-             reporting_frequency = EXCLUDED.reporting_frequency, time_basis = EXCLUDED.time_basis, \
-             is_cumulative = EXCLUDED.is_cumulative, unit_type = EXCLUDED.unit_type, \
-             scale = EXCLUDED.scale, currency = EXCLUDED.currency, confidence = EXCLUDED.confidence, \
-             record = EXCLUDED.record, providers = EXCLUDED.providers, error = EXCLUDED.error, \
-             created_at = now() \
-             WHERE classifications.status <> 'classified' OR EXCLUDED.status = 'classified'",
-        )
-        .await
-        .map_err(q("prepare classification upsert"))?;
-    client
-        .execute(
-            &stmt,
-            &[
-                &row.run_id,
-                &row.indicator_id,
-                &row.workflow_key,
-                &row.status,
-                &row.family,
-                &row.indicator_type,
-                &row.temporal_aggregation,
-                &row.heat_map_orientation,
-                &row.is_currency_denominated,
-                &row.reporting_frequency,
-                &row.time_basis,
-                &row.is_cumulative,
-                &row.unit_type,
-                &row.scale,
-                &row.currency,
-                &row.confidence,
-                &row.record.as_ref().map(Json),
-                &Json(&row.providers),
-                &row.error,
-            ],
-        )
-        .await
-        .map_err(q("classification upsert"))?;
+    upsert_classifications(&**client, std::slice::from_ref(row)).await
+}
+
+/// Upserts final rows in one statement (at most one per run and indicator), with the same rule
+/// as [`upsert_classification`].
+pub(super) async fn upsert_classifications(
+    client: &impl tokio_postgres::GenericClient,
+    rows: &[ClassificationRow],
+) -> Result<(), ResultsError> {
+    let s = |f: fn(&ClassificationRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    let o = |f: fn(&ClassificationRow) -> Option<String>| {
+        rows.iter().map(f).collect::<Vec<Option<String>>>()
+    };
+    let b = |f: fn(&ClassificationRow) -> Option<bool>| {
+        rows.iter().map(f).collect::<Vec<Option<bool>>>()
+    };
+    let confidence: Vec<Option<f64>> = rows.iter().map(|r| r.confidence).collect();
+    let record: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.record.clone()).collect();
+    let providers: Vec<serde_json::Value> = rows.iter().map(|r| r.providers.clone()).collect();
+    client.execute(
+        "INSERT INTO classifications (run_id, indicator_id, workflow_key, status, family, \
+         indicator_type, temporal_aggregation, heat_map_orientation, is_currency_denominated, \
+         reporting_frequency, time_basis, is_cumulative, unit_type, scale, currency, confidence, \
+         record, providers, error) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::text[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::bool[], $13::text[], \
+         $14::text[], $15::text[], $16::float8[], $17::jsonb[], $18::jsonb[], $19::text[]) \
+         ON CONFLICT (run_id, indicator_id) DO UPDATE SET workflow_key = EXCLUDED.workflow_key, \
+         status = EXCLUDED.status, family = EXCLUDED.family, indicator_type = EXCLUDED.indicator_type, \
+         temporal_aggregation = EXCLUDED.temporal_aggregation, \
+         heat_map_orientation = EXCLUDED.heat_map_orientation, \
+         is_currency_denominated = EXCLUDED.is_currency_denominated, \
+         reporting_frequency = EXCLUDED.reporting_frequency, time_basis = EXCLUDED.time_basis, \
+         is_cumulative = EXCLUDED.is_cumulative, unit_type = EXCLUDED.unit_type, \
+         scale = EXCLUDED.scale, currency = EXCLUDED.currency, confidence = EXCLUDED.confidence, \
+         record = EXCLUDED.record, providers = EXCLUDED.providers, error = EXCLUDED.error, \
+         created_at = now() \
+         WHERE classifications.status <> 'classified' OR EXCLUDED.status = 'classified'",
+        &[
+            &s(|r| r.run_id.clone()),
+            &s(|r| r.indicator_id.clone()),
+            &s(|r| r.workflow_key.clone()),
+            &s(|r| r.status.clone()),
+            &o(|r| r.family.clone()),
+            &o(|r| r.indicator_type.clone()),
+            &o(|r| r.temporal_aggregation.clone()),
+            &o(|r| r.heat_map_orientation.clone()),
+            &b(|r| r.is_currency_denominated),
+            &o(|r| r.reporting_frequency.clone()),
+            &o(|r| r.time_basis.clone()),
+            &b(|r| r.is_cumulative),
+            &o(|r| r.unit_type.clone()),
+            &o(|r| r.scale.clone()),
+            &o(|r| r.currency.clone()),
+            &confidence,
+            &record,
+            &providers,
+            &o(|r| r.error.clone()),
+        ],
+    )
+    .await
+    .map_err(q("classification upsert"))?;
     Ok(())
 }
 

@@ -4,7 +4,9 @@
 //! transaction with one multi-row upsert per table, and only then answers each caller — so a
 //! handler still returns only after its row is durable.
 
-use super::results::{ClassificationRow, Provenance, ResultsError, stage_table};
+use super::results::{
+    ClassificationRow, Provenance, ResultsError, q, stage_table, upsert_classifications,
+};
 use crate::pipeline::stage::StageName;
 use deadpool_postgres::Pool;
 use std::collections::BTreeMap;
@@ -110,10 +112,6 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<(Write, Done)>) {
     }
 }
 
-fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> ResultsError {
-    move |source| ResultsError::Query { what, source }
-}
-
 async fn store(pool: &Pool, writes: Vec<Write>) -> Result<(), ResultsError> {
     // The last write per key wins (one statement may not touch a row twice).
     let mut stages: BTreeMap<StageName, BTreeMap<(String, String), StageWrite>> = BTreeMap::new();
@@ -172,60 +170,7 @@ async fn store(pool: &Pool, writes: Vec<Write>) -> Result<(), ResultsError> {
     }
     if !finals.is_empty() {
         let rows: Vec<ClassificationRow> = finals.into_values().collect();
-        let s = |f: fn(&ClassificationRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
-        let o = |f: fn(&ClassificationRow) -> Option<String>| {
-            rows.iter().map(f).collect::<Vec<Option<String>>>()
-        };
-        let b = |f: fn(&ClassificationRow) -> Option<bool>| {
-            rows.iter().map(f).collect::<Vec<Option<bool>>>()
-        };
-        let confidence: Vec<Option<f64>> = rows.iter().map(|r| r.confidence).collect();
-        let record: Vec<Option<serde_json::Value>> =
-            rows.iter().map(|r| r.record.clone()).collect();
-        let providers: Vec<serde_json::Value> = rows.iter().map(|r| r.providers.clone()).collect();
-        tx.execute(
-            "INSERT INTO classifications (run_id, indicator_id, workflow_key, status, family, \
-             indicator_type, temporal_aggregation, heat_map_orientation, is_currency_denominated, \
-             reporting_frequency, time_basis, is_cumulative, unit_type, scale, currency, confidence, \
-             record, providers, error) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::text[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::bool[], $13::text[], \
-             $14::text[], $15::text[], $16::float8[], $17::jsonb[], $18::jsonb[], $19::text[]) \
-             ON CONFLICT (run_id, indicator_id) DO UPDATE SET workflow_key = EXCLUDED.workflow_key, \
-             status = EXCLUDED.status, family = EXCLUDED.family, indicator_type = EXCLUDED.indicator_type, \
-             temporal_aggregation = EXCLUDED.temporal_aggregation, \
-             heat_map_orientation = EXCLUDED.heat_map_orientation, \
-             is_currency_denominated = EXCLUDED.is_currency_denominated, \
-             reporting_frequency = EXCLUDED.reporting_frequency, time_basis = EXCLUDED.time_basis, \
-             is_cumulative = EXCLUDED.is_cumulative, unit_type = EXCLUDED.unit_type, \
-             scale = EXCLUDED.scale, currency = EXCLUDED.currency, confidence = EXCLUDED.confidence, \
-             record = EXCLUDED.record, providers = EXCLUDED.providers, error = EXCLUDED.error, \
-             created_at = now() \
-             WHERE classifications.status <> 'classified' OR EXCLUDED.status = 'classified'",
-            &[
-                &s(|r| r.run_id.clone()),
-                &s(|r| r.indicator_id.clone()),
-                &s(|r| r.workflow_key.clone()),
-                &s(|r| r.status.clone()),
-                &o(|r| r.family.clone()),
-                &o(|r| r.indicator_type.clone()),
-                &o(|r| r.temporal_aggregation.clone()),
-                &o(|r| r.heat_map_orientation.clone()),
-                &b(|r| r.is_currency_denominated),
-                &o(|r| r.reporting_frequency.clone()),
-                &o(|r| r.time_basis.clone()),
-                &b(|r| r.is_cumulative),
-                &o(|r| r.unit_type.clone()),
-                &o(|r| r.scale.clone()),
-                &o(|r| r.currency.clone()),
-                &confidence,
-                &record,
-                &providers,
-                &o(|r| r.error.clone()),
-            ],
-        )
-        .await
-        .map_err(q("batched classification upsert"))?;
+        upsert_classifications(&*tx, &rows).await?;
     }
     tx.commit().await.map_err(q("commit results"))?;
     Ok(())
