@@ -10,6 +10,7 @@ use super::process::{self, Launch, ProcessError};
 use super::restate_config;
 use super::spec::{ClusterSpec, NodeSpec, Runtime};
 use super::state::{ClusterState, ComponentState, OBJECT_STORE, POSTGRES, StateError};
+use super::status::leadership_detail;
 pub use super::status::{
     ClusterStatus, DatabaseStatus, NodeStatus, ObjectStoreStatus, StartReport,
 };
@@ -684,41 +685,26 @@ impl NativeCluster {
             let detail = if pid.is_none() {
                 Some("process not running".to_string())
             } else if !all_led {
-                Some(match leadership {
-                    Some(l) => format!("{}/{} partitions have a leader", l.led, l.total),
-                    None => "cluster state unavailable".into(),
-                })
+                Some(leadership_detail(leadership))
             } else {
                 health::probe_invocation(&ingress, Duration::from_secs(5))
                     .await
                     .err()
                     .map(|e| e.to_string())
             };
-            nodes.push(NodeStatus {
-                name: node.name.clone(),
-                ingress: self.spec.url(node.ingress_port),
-                admin: self.spec.url(node.admin_port),
-                pid,
-                alive: pid.is_some(),
-                ready: detail.is_none(),
-                detail,
-            });
+            nodes.push(NodeStatus::of(&self.spec, node, pid, detail));
         }
         if let Some(p) = probe {
             p.stop().await;
         }
-        Ok(ClusterStatus {
-            runtime: Runtime::Native,
-            name: self.spec.name.clone(),
-            state_dir: std::path::absolute(&self.spec.state_dir)
-                .unwrap_or_else(|_| self.spec.state_dir.clone())
-                .display()
-                .to_string(),
+        Ok(ClusterStatus::assemble(
+            &self.spec,
+            Runtime::Native,
             nodes,
             object_store,
             database,
-            partitions: leadership.map(|l| (l.led, l.total)),
-        })
+            leadership,
+        ))
     }
 }
 

@@ -1,7 +1,8 @@
 //! What `cluster status` reports and `cluster start` did, in the same shape for every runtime
 //! (`status --json` differs only in `"runtime"`).
 
-use super::spec::Runtime;
+use super::health::PartitionLeadership;
+use super::spec::{ClusterSpec, NodeSpec, Runtime};
 
 /// Readiness of one Restate node.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -21,6 +22,34 @@ pub struct NodeStatus {
     /// Why not ready, if not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+impl NodeStatus {
+    /// `node`'s status from its process (`pid`) and why it is not ready (`None`: ready).
+    pub fn of(
+        spec: &ClusterSpec,
+        node: &NodeSpec,
+        pid: Option<u32>,
+        detail: Option<String>,
+    ) -> Self {
+        Self {
+            name: node.name.clone(),
+            ingress: spec.url(node.ingress_port),
+            admin: spec.url(node.admin_port),
+            pid,
+            alive: pid.is_some(),
+            ready: detail.is_none(),
+            detail,
+        }
+    }
+}
+
+/// Why a node is not ready while not every partition has a leader.
+pub fn leadership_detail(leadership: Option<PartitionLeadership>) -> String {
+    match leadership {
+        Some(l) => format!("{}/{} partitions have a leader", l.led, l.total),
+        None => "cluster state unavailable".into(),
+    }
 }
 
 /// Readiness of the object store.
@@ -66,6 +95,29 @@ pub struct ClusterStatus {
 }
 
 impl ClusterStatus {
+    /// The status of `spec`'s cluster from its components'.
+    pub fn assemble(
+        spec: &ClusterSpec,
+        runtime: Runtime,
+        nodes: Vec<NodeStatus>,
+        object_store: ObjectStoreStatus,
+        database: DatabaseStatus,
+        leadership: Option<PartitionLeadership>,
+    ) -> Self {
+        Self {
+            runtime,
+            name: spec.name.clone(),
+            state_dir: std::path::absolute(&spec.state_dir)
+                .unwrap_or_else(|_| spec.state_dir.clone())
+                .display()
+                .to_string(),
+            nodes,
+            object_store,
+            database,
+            partitions: leadership.map(|l| (l.led, l.total)),
+        }
+    }
+
     /// Every component is ready.
     pub fn all_ready(&self) -> bool {
         self.nodes.iter().all(|n| n.ready) && self.object_store.ready && self.database.ready

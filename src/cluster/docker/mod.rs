@@ -25,6 +25,7 @@ use super::postgres::PgTarget;
 use super::probe_server::ProbeServer;
 use super::spec::{ClusterSpec, Runtime};
 use super::state::{ClusterState, OBJECT_STORE, POSTGRES};
+use super::status::leadership_detail;
 use super::status::{ClusterStatus, DatabaseStatus, NodeStatus, ObjectStoreStatus, StartReport};
 use crate::restate::admin::AdminClient;
 use crate::restate::ingress::IngressClient;
@@ -451,10 +452,7 @@ impl DockerCluster {
                     None => "no container".to_string(),
                 })
             } else if !all_led {
-                Some(match leadership {
-                    Some(l) => format!("{}/{} partitions have a leader", l.led, l.total),
-                    None => "cluster state unavailable".into(),
-                })
+                Some(leadership_detail(leadership))
             } else if self.spec.handler_bind.is_none() {
                 Some(DockerError::NoHandlerBind.to_string())
             } else {
@@ -463,30 +461,18 @@ impl DockerCluster {
                     .err()
                     .map(|e| e.to_string())
             };
-            nodes.push(NodeStatus {
-                name: node.name.clone(),
-                ingress: self.spec.url(node.ingress_port),
-                admin: self.spec.url(node.admin_port),
-                pid,
-                alive: pid.is_some(),
-                ready: detail.is_none(),
-                detail,
-            });
+            nodes.push(NodeStatus::of(&self.spec, node, pid, detail));
         }
         if let Some(p) = probe {
             p.stop().await;
         }
-        Ok(ClusterStatus {
-            runtime: Runtime::Docker,
-            name: self.spec.name.clone(),
-            state_dir: std::path::absolute(&self.spec.state_dir)
-                .unwrap_or_else(|_| self.spec.state_dir.clone())
-                .display()
-                .to_string(),
+        Ok(ClusterStatus::assemble(
+            &self.spec,
+            Runtime::Docker,
             nodes,
             object_store,
             database,
-            partitions: leadership.map(|l| (l.led, l.total)),
-        })
+            leadership,
+        ))
     }
 }
