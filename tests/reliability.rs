@@ -79,6 +79,21 @@ impl Db {
             .ok_or_else(|| "no run".into())
     }
 
+    async fn run_status(&self, run: &str) -> Result<String, String> {
+        let (client, conn) = tokio_postgres::connect(&self.target.url(), tokio_postgres::NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        client
+            .query_one(
+                "SELECT status FROM classification_runs WHERE id = $1",
+                &[&run],
+            )
+            .await
+            .map(|r| r.get(0))
+            .map_err(|e| e.to_string())
+    }
+
     async fn done(&self, run: &str) -> Result<i64, String> {
         self.i64(
             "SELECT count(*) FROM classifications WHERE run_id = $1",
@@ -150,20 +165,7 @@ async fn exactly_once(cluster: &TestCluster, db: &Db, run: &str) {
         (COUNT, COUNT, COUNT),
         "run {run}"
     );
-    let status: String = {
-        let (client, conn) = tokio_postgres::connect(&db.target.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-            .query_one(
-                "SELECT status FROM classification_runs WHERE id = $1",
-                &[&run],
-            )
-            .await
-            .unwrap()
-            .get(0)
-    };
+    let status = db.run_status(run).await.unwrap();
     assert_eq!(status, "completed");
     let admin = restate_classify::restate::admin::AdminClient::new(
         reqwest::Client::new(),
@@ -278,20 +280,7 @@ async fn runs_survive_killed_components_and_ctrl_c() {
         printed.contains("interrupted") && printed.contains("resume"),
         "{printed}"
     );
-    let run_status: String = {
-        let (client, conn) = tokio_postgres::connect(&db.target.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-            .query_one(
-                "SELECT status FROM classification_runs WHERE id = $1",
-                &[&run],
-            )
-            .await
-            .unwrap()
-            .get(0)
-    };
+    let run_status = db.run_status(&run).await.unwrap();
     assert_eq!(run_status, "interrupted");
     let resumed = cluster.ok(&["classify", "--json"]);
     let line = resumed
