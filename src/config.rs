@@ -1,13 +1,16 @@
-//! One typed configuration from defaults < YAML file < environment < flags.
+//! One typed configuration: defaults < YAML file < environment < flags, merged once.
 //!
-//! The YAML file is `--config FILE` (or `RESTATE_CLASSIFY_CONFIG`), else `restate-classify.yaml`
-//! in the current directory when it exists. Environment variables and flags are both handled by
-//! clap (every flag names its variable in `--help`); they override the file field by field.
+//! Each section is declared once (`cluster::settings::ClusterSettings`, `tools::ToolSettings`,
+//! `db::target::DatabaseSettings`, `llm::config::LlmSettings`): clap fills it from flags and
+//! their `RESTATE_CLASSIFY_*` variables, serde from the file, and `over` layers them field by
+//! field. The YAML file is `--config FILE` (or `RESTATE_CLASSIFY_CONFIG`), else
+//! `restate-classify.yaml` in the current directory when it exists. Reconciling the cluster
+//! settings with a cluster's recorded spec is the cluster's business, when it is opened.
 
-use crate::cluster::spec::{ClusterSpec, Runtime, SpecError, SpecOptions, default_state_dir};
-use crate::cluster::state::{ClusterState, StateError};
-use crate::db::target::DatabaseUrl;
-use crate::tools::ToolOptions;
+use crate::cluster::settings::ClusterSettings;
+use crate::db::target::DatabaseSettings;
+use crate::llm::config::{LlmConfig, LlmConfigError, LlmSettings};
+use crate::tools::ToolSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -33,71 +36,20 @@ pub enum ConfigError {
         /// The YAML error (with line and column).
         source: serde_yaml::Error,
     },
-    /// The resulting cluster description is invalid.
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    /// The state file could not be read.
-    #[error(transparent)]
-    State(#[from] StateError),
 }
 
-/// The `cluster:` section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ClusterSection {
-    /// Cluster name.
-    pub name: Option<String>,
-    /// Number of Restate nodes.
-    pub nodes: Option<u32>,
-    /// Offset added to every seed port.
-    pub port_offset: Option<u32>,
-    /// Partitions to provision.
-    pub partitions: Option<u16>,
-    /// The cluster's state dir.
-    pub state_dir: Option<PathBuf>,
-    /// Runtime.
-    pub runtime: Option<Runtime>,
-    /// Address the handler server binds (docker runtime: one containers reach).
-    pub handler_bind: Option<String>,
-}
-
-/// The `tools:` section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ToolsSection {
-    /// Project-local tools dir.
-    pub dir: Option<PathBuf>,
-    /// `restate-server` path.
-    pub restate_server: Option<PathBuf>,
-    /// `restatectl` path.
-    pub restatectl: Option<PathBuf>,
-    /// `weed` path.
-    pub weed: Option<PathBuf>,
-    /// Directory with `initdb` and `postgres`.
-    pub pg_bin_dir: Option<PathBuf>,
-}
-
-/// The `database:` section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DatabaseSection {
-    /// An external PostgreSQL (URL or key=value string); without it the cluster's own database
-    /// is used. May hold a password: it is never printed.
-    pub url: Option<DatabaseUrl>,
-}
-
-/// The YAML file's schema.
+/// The YAML file's schema: one section per concern.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileConfig {
-    /// Cluster shape and location.
-    pub cluster: ClusterSection,
+    /// Cluster shape, location, runtime and images.
+    pub cluster: ClusterSettings,
     /// Where external programs are.
-    pub tools: ToolsSection,
+    pub tools: ToolSettings,
     /// Which database to use.
-    pub database: DatabaseSection,
-    /// LLM providers, budgets, cache and prices (see `llm::config`).
-    pub llm: crate::llm::LlmSection,
+    pub database: DatabaseSettings,
+    /// LLM providers, budgets, cache and prices.
+    pub llm: LlmSettings,
 }
 
 impl FileConfig {
@@ -127,164 +79,83 @@ impl FileConfig {
     }
 }
 
-/// Cluster and tool settings after layering (flags/env already merged by clap into `cli`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClusterOverrides {
-    /// From flags/env.
-    pub cluster: ClusterSection,
-    /// From flags/env.
-    pub tools: ToolsSection,
-    /// From flags/env.
-    pub database: DatabaseSection,
-}
-
-/// The resolved configuration the commands use.
-#[derive(Debug, Clone)]
+/// The merged configuration the commands use.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
-    /// Cluster shape (not yet checked against an existing state dir).
-    pub cluster: ClusterSection,
+    /// Cluster settings (reconciled with a recorded cluster when it is opened).
+    pub cluster: ClusterSettings,
     /// Tool locations.
-    pub tools: ToolOptions,
-    /// Runtime.
-    pub runtime: Runtime,
-    /// External database, if any (else the cluster's own; see [`crate::db::target::resolve`]).
-    pub database_url: Option<DatabaseUrl>,
-    /// The file's `llm:` section; commands layer their `LlmArgs` over it
-    /// (`LlmArgs::config(&config.llm)`).
-    pub llm: crate::llm::LlmSection,
-}
-
-fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
-    flag.clone().or_else(|| file.clone())
+    pub tools: ToolSettings,
+    /// External database, if any (else the cluster's own; see `app::database`).
+    pub database: DatabaseSettings,
+    /// LLM settings (resolved, keys included, by [`Config::llm`]).
+    pub llm: LlmSettings,
 }
 
 impl Config {
-    /// Layers `overrides` (flags/env) over `file` over defaults.
-    pub fn layer(file: &FileConfig, overrides: &ClusterOverrides) -> Self {
-        let (c, f) = (&overrides.cluster, &file.cluster);
-        let cluster = ClusterSection {
-            name: pick(&c.name, &f.name),
-            nodes: pick(&c.nodes, &f.nodes),
-            port_offset: pick(&c.port_offset, &f.port_offset),
-            partitions: pick(&c.partitions, &f.partitions),
-            state_dir: pick(&c.state_dir, &f.state_dir),
-            runtime: pick(&c.runtime, &f.runtime),
-            handler_bind: pick(&c.handler_bind, &f.handler_bind),
-        };
-        let (t, ft) = (&overrides.tools, &file.tools);
-        let tools = ToolOptions {
-            tools_dir: pick(&t.dir, &ft.dir).unwrap_or_else(|| PathBuf::from(".tools")),
-            restate_server: pick(&t.restate_server, &ft.restate_server),
-            restatectl: pick(&t.restatectl, &ft.restatectl),
-            weed: pick(&t.weed, &ft.weed),
-            pg_bin_dir: pick(&t.pg_bin_dir, &ft.pg_bin_dir),
-        };
-        let runtime = cluster.runtime.unwrap_or(Runtime::Native);
-        let database_url = pick(&overrides.database.url, &file.database.url);
+    /// `flags` (flags and environment, as clap parsed them) over `file` over defaults.
+    pub fn layer(file: FileConfig, flags: Config) -> Self {
         Self {
-            cluster,
-            tools,
-            runtime,
-            database_url,
-            llm: file.llm.clone(),
+            cluster: flags.cluster.over(file.cluster),
+            tools: flags.tools.over(file.tools),
+            database: flags.database.over(file.database),
+            llm: flags.llm.over(file.llm),
         }
     }
 
-    /// The cluster's state dir.
-    pub fn state_dir(&self) -> PathBuf {
-        self.cluster
-            .state_dir
-            .clone()
-            .unwrap_or_else(|| default_state_dir(self.cluster.name.as_deref().unwrap_or("local")))
-    }
-
-    /// The cluster description for the configured runtime (`auto` counts as native here; use
-    /// [`crate::cluster::runtime::ClusterRuntime::open`] to resolve it against the machine).
-    pub fn spec(&self) -> Result<ClusterSpec, ConfigError> {
-        self.spec_for(match self.runtime {
-            Runtime::Auto => Runtime::Native,
-            r => r,
-        })
-    }
-
-    /// The cluster description for `runtime`: the one recorded in the state dir when there is
-    /// one (settings given explicitly must then agree with it), else built from settings and
-    /// defaults.
-    pub fn spec_for(&self, runtime: Runtime) -> Result<ClusterSpec, ConfigError> {
-        let state_dir = self.state_dir();
-        let recorded = ClusterState::load(&state_dir.join("cluster.json"))?.map(|s| s.spec);
-        let defaults = SpecOptions::default();
-        let base = recorded.as_ref();
-        let opts = SpecOptions {
-            name: self
-                .cluster
-                .name
-                .clone()
-                .or_else(|| base.map(|s| s.name.clone()))
-                .unwrap_or(defaults.name),
-            state_dir: Some(state_dir),
-            nodes: self
-                .cluster
-                .nodes
-                .or(base.map(|s| s.nodes.len() as u32))
-                .unwrap_or(defaults.nodes),
-            port_offset: self
-                .cluster
-                .port_offset
-                .or(base.map(|s| s.port_offset))
-                .unwrap_or(defaults.port_offset),
-            partitions: self
-                .cluster
-                .partitions
-                .or(base.map(|s| s.partitions))
-                .unwrap_or(defaults.partitions),
-            runtime,
-            handler_bind: self.cluster.handler_bind.clone(),
-        };
-        Ok(ClusterSpec::new(&opts)?)
+    /// The resolved LLM configuration, API keys from the process environment.
+    pub fn llm(&self) -> Result<LlmConfig, LlmConfigError> {
+        LlmConfig::resolve(&self.llm, &|name| std::env::var(name).ok())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::settings::RuntimeChoice;
 
     #[test]
-    fn flags_override_file_which_overrides_defaults() {
+    fn flags_override_the_file_which_overrides_defaults() {
         let file = FileConfig::parse(
-            "cluster:\n  nodes: 5\n  port-offset: 100\ntools:\n  dir: /opt/tools\n",
+            "cluster:\n  nodes: 5\n  port-offset: 100\ntools:\n  dir: /opt/tools\ndatabase:\n  url: postgres://f:pw@h/db\n",
             Path::new("t.yaml"),
         )
         .unwrap();
-        let overrides = ClusterOverrides {
-            cluster: ClusterSection {
+        let flags = Config {
+            cluster: ClusterSettings {
                 nodes: Some(2),
                 ..Default::default()
             },
             ..Default::default()
         };
-        let c = Config::layer(&file, &overrides);
+        let c = Config::layer(file, flags);
         assert_eq!(c.cluster.nodes, Some(2));
         assert_eq!(c.cluster.port_offset, Some(100));
-        assert_eq!(c.tools.tools_dir, PathBuf::from("/opt/tools"));
-        let none = Config::layer(&FileConfig::default(), &ClusterOverrides::default());
-        assert_eq!(none.tools.tools_dir, PathBuf::from(".tools"));
-        assert_eq!(none.state_dir(), PathBuf::from(".restate-classify/local"));
+        assert_eq!(c.tools.tools_dir(), PathBuf::from("/opt/tools"));
+        assert!(c.database.url.is_some());
+        assert!(!format!("{c:?}").contains("pw@"), "{c:?}");
+        let none = Config::layer(FileConfig::default(), Config::default());
+        assert_eq!(none.tools.tools_dir(), PathBuf::from(".tools"));
+        assert_eq!(
+            none.cluster.state_dir(),
+            PathBuf::from(".restate-classify/local")
+        );
     }
 
     #[test]
-    fn runtime_and_handler_bind_come_from_the_file() {
+    fn runtime_handler_bind_and_images_come_from_the_file() {
         let file = FileConfig::parse(
-            "cluster:\n  runtime: docker\n  handler-bind: 172.17.0.1\n",
+            "cluster:\n  runtime: docker\n  handler-bind: 172.17.0.1\n  restate-image: mirror.local/restate:1.7.12\n",
             Path::new("t.yaml"),
         )
         .unwrap();
-        let c = Config::layer(&file, &ClusterOverrides::default());
-        assert_eq!(c.runtime, Runtime::Docker);
-        let spec = c.spec().unwrap();
-        assert_eq!(spec.runtime, Runtime::Docker);
-        assert_eq!(spec.handler_bind_host(), "172.17.0.1");
-        assert_eq!(spec.handler_url(), "http://host.docker.internal:9080");
+        let c = Config::layer(file, Config::default());
+        assert_eq!(c.cluster.runtime, Some(RuntimeChoice::Docker));
+        assert_eq!(c.cluster.handler_bind.as_deref(), Some("172.17.0.1"));
+        assert_eq!(
+            c.cluster.images(None).restate,
+            "mirror.local/restate:1.7.12"
+        );
     }
 
     #[test]
@@ -296,37 +167,5 @@ mod tests {
             err.contains("my.yaml") && err.contains("nodez") && err.contains("line 2"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn recorded_spec_is_used_when_no_shape_is_given() {
-        let dir = tempfile::tempdir().unwrap();
-        let state_dir = dir.path().join("c");
-        let spec = ClusterSpec::new(&SpecOptions {
-            nodes: 2,
-            port_offset: 55,
-            state_dir: Some(state_dir.clone()),
-            ..SpecOptions::default()
-        })
-        .unwrap();
-        std::fs::create_dir_all(&state_dir).unwrap();
-        ClusterState {
-            runtime: Runtime::Native,
-            spec: spec.clone(),
-            components: Default::default(),
-        }
-        .save(&state_dir.join("cluster.json"))
-        .unwrap();
-        let overrides = ClusterOverrides {
-            cluster: ClusterSection {
-                state_dir: Some(state_dir),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let got = Config::layer(&FileConfig::default(), &overrides)
-            .spec()
-            .unwrap();
-        assert_eq!(got, spec);
     }
 }

@@ -43,8 +43,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
         // Offline: needs no cluster configuration.
         Command::Eval(args) => {
-            let file = restate_classify::config::FileConfig::load(cli.global.config.as_deref())?;
-            cli::eval::run(args, &file.llm).await?;
+            let config = cli.global.config_with(Some(&args.llm))?;
+            cli::eval::run(args, &config.llm).await?;
             Ok(0)
         }
         Command::Setup(args) => {
@@ -57,15 +57,20 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::cluster::run(&config, cmd).await
         }
         Command::Bench(cmd) => {
-            let config = cli.global.config()?;
+            let llm = match cmd {
+                cli::bench::BenchCommand::Llm(a) => Some(&a.llm),
+                cli::bench::BenchCommand::Pipeline(a) => Some(&a.classify.llm),
+                cli::bench::BenchCommand::Ceiling(_) => None,
+            };
+            let config = cli.global.config_with(llm)?;
             cli::bench::run(&config, cmd).await
         }
         Command::AllInOne(args) => {
-            let config = cli.global.config()?;
+            let config = cli.global.config_with(Some(&args.classify.llm))?;
             cli::all_in_one::run(&config, args, interrupt_token()).await
         }
         Command::Classify(args) => {
-            let config = cli.global.config()?;
+            let config = cli.global.config_with(Some(&args.llm))?;
             let summary = cli::classify::run(&config, args, interrupt_token()).await?;
             cli::classify::print_summary(&summary, args.json)?;
             Ok(if summary.interrupted || summary.failed > 0 {
@@ -75,7 +80,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             })
         }
         Command::Serve(args) => {
-            let config = cli.global.config()?;
+            let config = cli.global.config_with(Some(&args.llm))?;
             cli::serve::run(&config, args).await
         }
         Command::Status(args) => {

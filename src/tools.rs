@@ -63,20 +63,31 @@ pub enum ToolError {
     PostgresNeedsRoot,
 }
 
-/// Where tools come from.
-#[derive(Debug, Clone, Default)]
-pub struct ToolOptions {
-    /// Project-local tools dir (default `.tools`).
-    pub tools_dir: PathBuf,
-    /// Explicit `restate-server`.
-    pub restate_server: Option<PathBuf>,
-    /// Explicit `restatectl`.
-    pub restatectl: Option<PathBuf>,
-    /// Explicit `weed`.
-    pub weed: Option<PathBuf>,
-    /// Explicit directory holding `initdb` and `postgres`.
-    pub pg_bin_dir: Option<PathBuf>,
+settings_section! {
+    /// Where the native runtime's programs come from: the `tools:` section and its flags.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, clap::Args)]
+    #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct ToolSettings {
+        /// Where `setup` installs tools and where they are looked up first (default .tools).
+        #[arg(long = "tools-dir", global = true, env = "RESTATE_CLASSIFY_TOOLS_DIR", value_name = "DIR")]
+        pub dir: Option<PathBuf>,
+        /// Path of restate-server.
+        #[arg(long = "restate-bin", global = true, env = "RESTATE_CLASSIFY_RESTATE_BIN", value_name = "PATH")]
+        pub restate_server: Option<PathBuf>,
+        /// Path of restatectl.
+        #[arg(long = "restatectl-bin", global = true, env = "RESTATE_CLASSIFY_RESTATECTL_BIN", value_name = "PATH")]
+        pub restatectl: Option<PathBuf>,
+        /// Path of SeaweedFS's weed.
+        #[arg(long = "weed-bin", global = true, env = "RESTATE_CLASSIFY_WEED_BIN", value_name = "PATH")]
+        pub weed: Option<PathBuf>,
+        /// Directory holding PostgreSQL's initdb and postgres.
+        #[arg(long = "pg-bin-dir", global = true, env = "RESTATE_CLASSIFY_PG_BIN_DIR", value_name = "DIR")]
+        pub pg_bin_dir: Option<PathBuf>,
+    }
 }
+
+/// The default project-local tools dir.
+pub const DEFAULT_TOOLS_DIR: &str = ".tools";
 
 /// Resolved tool paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,9 +102,16 @@ pub struct ToolPaths {
     pub pg_bin_dir: PathBuf,
 }
 
-impl ToolOptions {
+impl ToolSettings {
+    /// The project-local tools dir.
+    pub fn tools_dir(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_TOOLS_DIR))
+    }
+
     fn local_bin(&self) -> PathBuf {
-        self.tools_dir.join("bin")
+        self.tools_dir().join("bin")
     }
 
     fn find(
@@ -227,7 +245,7 @@ pub struct SetupStep {
 }
 
 /// Installs whatever is missing into the tools dir (PostgreSQL through apt when root).
-pub fn setup(opts: &ToolOptions) -> Result<Vec<SetupStep>, ToolError> {
+pub fn setup(opts: &ToolSettings) -> Result<Vec<SetupStep>, ToolError> {
     let bin = opts.local_bin();
     std::fs::create_dir_all(&bin).map_err(|source| ToolError::Installer {
         what: "tools dir",
@@ -246,7 +264,7 @@ pub fn setup(opts: &ToolOptions) -> Result<Vec<SetupStep>, ToolError> {
             outcome: format!("found {}", opts.restate_server()?.display()),
         });
     } else {
-        let prefix = opts.tools_dir.join("npm");
+        let prefix = opts.tools_dir().join("npm");
         run_installer(
             "restate-server and restatectl",
             "npm",
@@ -285,7 +303,7 @@ pub fn setup(opts: &ToolOptions) -> Result<Vec<SetupStep>, ToolError> {
             outcome: format!("found {}", p.display()),
         });
     } else {
-        let target = opts.tools_dir.join("py");
+        let target = opts.tools_dir().join("py");
         let python = if which("python3").is_some() {
             "python3"
         } else {
@@ -323,7 +341,7 @@ pub fn setup(opts: &ToolOptions) -> Result<Vec<SetupStep>, ToolError> {
             outcome: format!("found {}", p.display()),
         });
     } else {
-        if !crate::cluster::process::running_as_root() {
+        if !crate::host::running_as_root() {
             return Err(ToolError::PostgresNeedsRoot);
         }
         run_installer("PostgreSQL", "apt-get", &["update", "-q"])?;
@@ -398,7 +416,7 @@ mod tests {
 
     #[test]
     fn explicit_bad_path_is_named() {
-        let opts = ToolOptions {
+        let opts = ToolSettings {
             weed: Some("/nonexistent/weed".into()),
             ..Default::default()
         };
@@ -418,8 +436,8 @@ mod tests {
         std::fs::write(&fake, "#!/bin/sh\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let opts = ToolOptions {
-            tools_dir: dir.path().to_path_buf(),
+        let opts = ToolSettings {
+            dir: Some(dir.path().to_path_buf()),
             ..Default::default()
         };
         assert_eq!(opts.restatectl().unwrap(), fake);
@@ -428,8 +446,8 @@ mod tests {
     #[test]
     fn missing_tool_error_tells_how_to_fix() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = ToolOptions {
-            tools_dir: dir.path().to_path_buf(),
+        let opts = ToolSettings {
+            dir: Some(dir.path().to_path_buf()),
             ..Default::default()
         };
         // A name nobody has on PATH.

@@ -6,7 +6,6 @@
 mod support;
 
 use restate_classify::cluster::credentials::Credentials;
-use restate_classify::cluster::postgres::PgTarget;
 use std::time::Duration;
 use support::{TestCluster, eventually};
 use tokio_postgres::Client;
@@ -19,7 +18,7 @@ async fn db(cluster: &TestCluster) -> Client {
         .unwrap()
         .unwrap();
     let (client, conn) = tokio_postgres::connect(
-        &PgTarget::of_cluster(&spec, &creds).url(),
+        &restate_classify::cluster::pg_target(&spec, &creds).url(),
         tokio_postgres::NoTls,
     )
     .await
@@ -147,16 +146,6 @@ async fn workflows_of_run(cluster: &TestCluster, run: &str) -> u64 {
     rows[0]["n"].as_u64().unwrap()
 }
 
-fn summary(out: &support::CliOutput) -> serde_json::Value {
-    let line = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| panic!("no JSON summary:\n{}\n{}", out.stdout, out.stderr));
-    serde_json::from_str(line).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_in_one_then_reruns_force_and_a_killed_submitter() {
     let _guard = support::cluster_lock().await;
@@ -167,7 +156,7 @@ async fn all_in_one_then_reruns_force_and_a_killed_submitter() {
     cluster.ok(&["cluster", "start"]);
     cluster.ok(&["db", "seed", "--count", &n]);
     let out = cluster.ok(&["all-in-one", "--fast", "--json"]);
-    let s = summary(&out);
+    let s = support::summary(&out);
     assert_eq!(s["total"], COUNT, "{s}");
     assert_eq!(s["classified"], COUNT);
     assert_eq!(s["failed"], 0);
@@ -179,12 +168,12 @@ async fn all_in_one_then_reruns_force_and_a_killed_submitter() {
     // Without --force nothing is pending: nothing is submitted, no run is created.
     let runs_before = run_count(&client).await;
     let out = cluster.ok(&["classify", "--json"]);
-    assert_eq!(summary(&out)["total"], 0);
+    assert_eq!(support::summary(&out)["total"], 0);
     assert_eq!(run_count(&client).await, runs_before);
 
     // --force: a new run reclassifies everything under new workflow keys.
     let out = cluster.ok(&["classify", "--force", "--json"]);
-    let s = summary(&out);
+    let s = support::summary(&out);
     let run2 = s["run_id"].as_str().unwrap().to_string();
     assert_ne!(run2, run1);
     assert_eq!(s["classified"], COUNT);
@@ -199,7 +188,7 @@ async fn all_in_one_then_reruns_force_and_a_killed_submitter() {
         .args(["--nodes", "3", "--port-offset", &cluster.offset.to_string()])
         .env(
             "RESTATE_CLASSIFY_TOOLS_DIR",
-            support::tool_options().tools_dir,
+            support::tool_options().tools_dir(),
         )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -235,7 +224,7 @@ async fn all_in_one_then_reruns_force_and_a_killed_submitter() {
     );
 
     let out = cluster.ok(&["all-in-one", "--json"]);
-    let s = summary(&out);
+    let s = support::summary(&out);
     assert_eq!(
         s["run_id"],
         run3.as_str(),

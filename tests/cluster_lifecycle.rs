@@ -5,8 +5,6 @@
 mod support;
 
 use restate_classify::cluster::credentials::Credentials;
-use restate_classify::cluster::postgres::PgTarget;
-use restate_classify::cluster::process;
 use restate_classify::restate::ingress::IngressClient;
 use std::time::Duration;
 use support::{TestCluster, eventually};
@@ -23,9 +21,9 @@ async fn serve_handlers(cluster: &TestCluster) -> tokio::sync::oneshot::Sender<(
     )
     .unwrap();
     let addr = format!("127.0.0.1:{}", spec.handler_port).parse().unwrap();
-    let listener = restate_classify::service::server::bind(addr).await.unwrap();
+    let listener = restate_classify::restate::serve::bind(addr).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(restate_classify::service::server::serve(
+    tokio::spawn(restate_classify::restate::serve::serve(
         endpoint, listener, rx,
     ));
     tx
@@ -122,7 +120,7 @@ async fn three_node_cluster_lifecycle_survives_a_killed_node() {
     );
 
     // A row written now must survive stop/start.
-    let pg = PgTarget::of_cluster(&spec, &creds);
+    let pg = restate_classify::cluster::pg_target(&spec, &creds);
     let (client, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -159,7 +157,7 @@ async fn three_node_cluster_lifecycle_survives_a_killed_node() {
     );
     let victim = cluster.pid("restate-2").expect("restate-2 pid");
     cluster.ok(&["cluster", "kill", "restate-2"]);
-    assert!(!process::is_alive(victim, "restate-server"));
+    assert!(!restate_classify::host::is_alive(victim, "restate-server"));
     let http = reqwest::Client::new();
     for i in [0usize, 2] {
         let ingress = IngressClient::new(
@@ -213,7 +211,7 @@ async fn three_node_cluster_lifecycle_survives_a_killed_node() {
     cluster.ok(&["cluster", "stop"]);
     for pid in &pids {
         assert!(
-            !process::is_alive(*pid, ""),
+            !restate_classify::host::is_alive(*pid, ""),
             "pid {pid} still running after stop"
         );
     }
@@ -256,7 +254,10 @@ async fn three_node_cluster_lifecycle_survives_a_killed_node() {
     cluster.ok(&["cluster", "clean"]);
     assert!(!cluster.state_dir().exists());
     for pid in pids {
-        assert!(!process::is_alive(pid, ""), "pid {pid} survived clean");
+        assert!(
+            !restate_classify::host::is_alive(pid, ""),
+            "pid {pid} survived clean"
+        );
     }
 }
 

@@ -1,67 +1,38 @@
-//! The docker runtime end to end against a real Docker engine: a 3-node cluster with MinIO and
-//! TimescaleDB starts and becomes ready (every partition led, an invocation through every
-//! ingress), stops keeping its volumes, and `clean` removes containers, volumes and network.
+//! The docker runtime end to end against a real Docker engine, through the binary as a user runs
+//! it: `cluster start --runtime docker` (3 nodes, one volume each, ports on 127.0.0.1 only, the
+//! handlers reached through host-gateway), `status` right after start agreeing with it, `logs`,
+//! `all-in-one` on 600 indicators with a node container killed mid-run and every indicator
+//! stored exactly once, stop/start keeping the data, `clean` leaving nothing; and a first start
+//! that fails (an image that cannot be pulled) leaving nothing a plain `cluster clean` cannot
+//! remove.
 //!
-//! Where no Docker engine answers (CI machines have none) the test prints a plain
-//! `SKIPPED: no Docker engine at …` line and returns: it is not run, and says so.
+//! The images are the ones `RESTATE_CLASSIFY_{RESTATE,OBJECT_STORE,POSTGRES}_IMAGE` name (the
+//! local images `scripts/build-images.sh` builds; `make test` exports them), else the pinned
+//! upstream ones. Where no engine answers, the test says `SKIPPED` with the reason and returns:
+//! `make test` starts one with `scripts/docker-engine.sh`, so CI runs it.
+
+mod support;
 
 use restate_classify::cluster::container_spec::LABEL_CLUSTER;
-use restate_classify::cluster::docker::DockerCluster;
-use restate_classify::cluster::docker_engine::{Engine, EngineError, engine_address};
-use restate_classify::cluster::spec::{ClusterSpec, Runtime, SpecOptions};
+use restate_classify::cluster::docker::engine::{Engine, EngineError, engine_address};
+use restate_classify::cluster::spec::Runtime;
 use std::io::Write;
-use std::net::TcpListener;
-use std::time::Duration;
+use std::process::Stdio;
+use support::TestCluster;
+use support::runs::{Db, exactly_once, run_with_at_least};
 
-/// Written to the stderr handle directly: the test harness captures `println!`/`eprintln!` of
-/// passing tests, and a skip must be visible.
+const COUNT: i64 = 600;
+
+/// Written to the stderr handle directly: the harness captures the output of passing tests,
+/// and a skip must be visible.
 fn tell(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-/// A port offset at which every port of a docker cluster (and the handler port) is free.
-fn free_offset(name: &str, state_dir: &std::path::Path) -> u32 {
-    let seed = std::process::id() % 500;
-    (0..200)
-        .map(|i| 1000 + (seed + i * 37) % 20000)
-        .find(|&offset| {
-            let spec = ClusterSpec::new(&SpecOptions {
-                name: name.into(),
-                state_dir: Some(state_dir.into()),
-                port_offset: offset,
-                runtime: Runtime::Docker,
-                ..SpecOptions::default()
-            })
-            .expect("spec");
-            spec.all_ports()
-                .iter()
-                .all(|(p, _)| TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        })
-        .expect("some port offset with every port free")
-}
-
-/// Removes whatever the test created if it fails half-way.
-struct CleanOnDrop(Option<ClusterSpec>);
-
-impl Drop for CleanOnDrop {
-    fn drop(&mut self) {
-        let Some(spec) = self.0.take() else { return };
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async {
-                if let Ok(c) = DockerCluster::open(spec).await {
-                    let _ = c.clean(&mut |l| tell(&format!("  cleanup: {l}"))).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_start_ready_stop_and_clean() {
-    let engine = match Engine::connect().await {
-        Ok(e) => e,
+/// The engine, or `None` after saying why the test cannot run.
+async fn engine() -> Option<Engine> {
+    match Engine::connect().await {
+        Ok(e) => Some(e),
         Err(e) => {
             let (host, _) = engine_address();
             let why = match e {
@@ -69,75 +40,198 @@ async fn three_nodes_start_ready_stop_and_clean() {
                 other => other.to_string(),
             };
             tell(&format!(
-                "SKIPPED: no Docker engine at {host} ({why}); the docker runtime end-to-end test did not run"
+                "SKIPPED: no Docker engine at {host} ({why}); start one with `scripts/docker-engine.sh start` (as root)"
             ));
-            return;
+            None
         }
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let name = format!("e2e-{}", std::process::id());
-    let state_dir = dir.path().join(&name);
-    let offset = free_offset(&name, &state_dir);
-    let spec = ClusterSpec::new(&SpecOptions {
-        name: name.clone(),
-        state_dir: Some(state_dir.clone()),
-        nodes: 3,
-        port_offset: offset,
-        runtime: Runtime::Docker,
-        ..SpecOptions::default()
-    })
-    .expect("spec");
-    let mut guard = CleanOnDrop(Some(spec.clone()));
-    let cluster = DockerCluster::open(spec).await.expect("open");
-    let endpoint = restate_classify::service::endpoint(
-        Some(&cluster.creds.request_identity_public_key),
-        &Default::default(),
-    )
-    .expect("endpoint");
-    let mut say = |l: &str| tell(&format!("  {l}"));
-
-    let report = cluster
-        .start(endpoint.clone(), Duration::from_secs(600), &mut say)
-        .await
-        .expect("cluster start");
-    assert_eq!(report.started.len(), 5, "{report:?}");
-
-    let status = cluster.status(endpoint.clone()).await.expect("status");
-    assert_eq!(status.runtime, Runtime::Docker);
-    assert!(status.all_ready(), "{status:#?}");
-    assert_eq!(status.partitions, Some((24, 24)));
-    let json = serde_json::to_value(&status).expect("json");
-    assert_eq!(json["runtime"], "docker");
-
-    // Everything carries our label; one volume per component, one network.
-    assert_eq!(engine.containers(&name).await.expect("list").len(), 5);
-    assert_eq!(engine.volumes(&name).await.expect("list").len(), 5);
-    assert_eq!(engine.networks(&name).await.expect("list").len(), 1);
-    for c in engine.containers(&name).await.expect("list") {
-        assert_eq!(c.labels.unwrap_or_default()[LABEL_CLUSTER], name);
     }
+}
 
-    // A second start finds everything running and ready.
-    let again = cluster
-        .start(endpoint.clone(), Duration::from_secs(300), &mut say)
-        .await
-        .expect("idempotent start");
-    assert!(again.started.is_empty(), "{again:?}");
+/// The images this test runs must be on the engine already (no registry is assumed).
+async fn require_images(engine: &Engine, cluster: &TestCluster) {
+    let images = cluster.spec().images;
+    for (flag, image) in images.named() {
+        let present = engine.has_image(image).await.expect("inspect image");
+        assert!(
+            present,
+            "image {image} ({flag}) is not on the engine: build the local images with \
+             `scripts/build-images.sh` and export what `scripts/build-images.sh --print-env` prints"
+        );
+    }
+}
 
-    let stopped = cluster.stop(&mut say).await.expect("stop");
-    assert_eq!(stopped.len(), 5, "{stopped:?}");
-    let status = cluster.status(endpoint).await.expect("status after stop");
-    assert!(status.nodes.iter().all(|n| !n.alive), "{status:#?}");
-    assert_eq!(
-        engine.volumes(&name).await.expect("list").len(),
-        5,
-        "stop keeps the volumes"
+/// A docker test cluster; container names carry the cluster name, so each test (and each test
+/// process on one engine) gets its own.
+fn docker_cluster(test: &str) -> TestCluster {
+    let mut cluster = TestCluster::on(3, Runtime::Docker);
+    cluster.name = format!("dk{}-{test}", std::process::id());
+    cluster
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_cluster_classifies_survives_a_killed_node_and_cleans_up() {
+    let Some(engine) = engine().await else { return };
+    let _guard = support::cluster_lock().await;
+    let cluster = docker_cluster("e2e");
+    require_images(&engine, &cluster).await;
+    let name = cluster.name.clone();
+
+    let out = cluster.ok(&["cluster", "start"]);
+    assert!(
+        out.stderr
+            .contains("ready: an invocation succeeded through each of the 3 nodes"),
+        "{}",
+        out.stderr
     );
 
-    cluster.clean(&mut say).await.expect("clean");
+    // Straight after start, status agrees: every component ready, every partition led.
+    let (code, status) = cluster.status();
+    assert_eq!(code, 0, "{status:#}");
+    assert_eq!(status["runtime"], "docker");
+    assert_eq!(status["partitions"], serde_json::json!([24, 24]));
+
+    // Five containers, one volume each, one network, all labelled as this cluster's; every
+    // published port on 127.0.0.1 only; nodes reach the handlers through host-gateway.
+    let containers = engine.containers(&name).await.expect("list");
+    assert_eq!(containers.len(), 5);
+    assert_eq!(engine.volumes(&name).await.expect("list").len(), 5);
+    assert_eq!(engine.networks(&name).await.expect("list").len(), 1);
+    for c in &containers {
+        assert_eq!(c.labels.clone().unwrap_or_default()[LABEL_CLUSTER], name);
+        for p in c.ports.iter().flatten().filter(|p| p.public_port.is_some()) {
+            assert_eq!(
+                p.ip.as_deref(),
+                Some("127.0.0.1"),
+                "{:?} publishes {p:?}",
+                c.names
+            );
+        }
+        let cname = c.names.clone().unwrap_or_default()[0]
+            .trim_start_matches('/')
+            .to_string();
+        let inspected = engine
+            .inspect_container(&cname)
+            .await
+            .expect("inspect")
+            .expect("exists");
+        let hosts = inspected
+            .host_config
+            .and_then(|h| h.extra_hosts)
+            .unwrap_or_default();
+        if cname.contains("-restate-") {
+            assert!(
+                hosts
+                    .iter()
+                    .any(|h| h == "host.docker.internal:host-gateway"),
+                "{cname}: {hosts:?}"
+            );
+        }
+    }
+
+    let logs = cluster.ok(&["cluster", "logs", "restate-2", "-n", "5"]);
+    assert!(!logs.stdout.trim().is_empty(), "no log lines for restate-2");
+    let logs = cluster.ok(&["cluster", "logs", "postgres", "-n", "5"]);
+    assert!(!logs.stdout.trim().is_empty(), "no log lines for postgres");
+
+    // all-in-one through the containers; one node container is killed mid-run.
+    cluster.ok(&["db", "seed", "--count", &COUNT.to_string()]);
+    let db = Db::new(&cluster);
+    let summary_file = cluster.dir.path().join("all-in-one.json");
+    let mut child = cluster
+        .command(&["all-in-one", "--window", "60", "--json"])
+        .stdout(std::fs::File::create(&summary_file).unwrap())
+        .stderr(std::fs::File::create(cluster.dir.path().join("all-in-one.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let run = run_with_at_least(&db, &[], 60).await;
+    let out = cluster.ok(&["cluster", "kill", "restate-2"]);
+    assert!(
+        out.stderr.contains("killed restate-2 (container"),
+        "{}",
+        out.stderr
+    );
+    let done_at_kill = db.done(&run).await.unwrap();
+    let status = child.wait().unwrap();
+    let err = std::fs::read_to_string(cluster.dir.path().join("all-in-one.err")).unwrap();
+    assert!(status.success(), "all-in-one exited with {status}:\n{err}");
+    assert!(
+        done_at_kill < COUNT,
+        "the kill must land mid-run ({done_at_kill} done)"
+    );
+    let summary = support::summary(&support::CliOutput {
+        code: 0,
+        stdout: std::fs::read_to_string(&summary_file).unwrap(),
+        stderr: err,
+    });
+    assert_eq!(summary["classified"], COUNT, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    exactly_once(&cluster, &db, &run, COUNT).await;
+
+    // `cluster start` brings the killed node back; the cluster is ready again.
+    cluster.ok(&["cluster", "start"]);
+    assert_eq!(cluster.status().0, 0);
+
+    // Stop keeps containers and volumes; a start resumes with the data.
+    cluster.ok(&["cluster", "stop"]);
+    let (code, stopped) = cluster.status();
+    assert_ne!(code, 0);
+    assert!(
+        stopped["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["alive"] == false),
+        "{stopped:#}"
+    );
+    assert_eq!(engine.volumes(&name).await.expect("list").len(), 5);
+    cluster.ok(&["cluster", "start"]);
+    assert_eq!(cluster.status().0, 0);
+    exactly_once(&cluster, &db, &run, COUNT).await;
+
+    // Clean removes every container, volume and the network, and the state dir.
+    cluster.ok(&["cluster", "clean"]);
     assert!(engine.containers(&name).await.expect("list").is_empty());
     assert!(engine.volumes(&name).await.expect("list").is_empty());
     assert!(engine.networks(&name).await.expect("list").is_empty());
-    assert!(!state_dir.exists());
-    guard.0 = None;
+    assert!(!cluster.state_dir().exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_first_start_leaves_nothing_a_plain_clean_cannot_remove() {
+    let Some(engine) = engine().await else { return };
+    let cluster = docker_cluster("failed");
+    let name = cluster.name.clone();
+    // An image no engine has and none can pull here: the start fails before any container.
+    let out = cluster.cli(&[
+        "cluster",
+        "start",
+        "--restate-image",
+        "restate-classify.invalid/no-such-image:0",
+    ]);
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("restate-classify.invalid/no-such-image:0"),
+        "the error names the image: {}",
+        out.stderr
+    );
+    assert!(engine.containers(&name).await.expect("list").is_empty());
+
+    // A plain clean (no --runtime) finds what the failed start left, whatever it was.
+    let mut plain = std::process::Command::new(support::bin());
+    plain
+        .args(["cluster", "clean", "--name", &name, "--state-dir"])
+        .arg(cluster.state_dir())
+        .env("RESTATE_CLASSIFY_TOOLS_DIR", "/nonexistent-tools")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = plain.output().unwrap();
+    assert!(
+        out.status.success(),
+        "plain clean: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(engine.networks(&name).await.expect("list").is_empty());
+    assert!(engine.volumes(&name).await.expect("list").is_empty());
+    assert!(!cluster.state_dir().exists());
 }

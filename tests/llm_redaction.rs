@@ -5,7 +5,7 @@ mod support;
 #[path = "support/llm_toy.rs"]
 mod toy;
 
-use restate_classify::llm::config::{LlmConfig, LlmOverrides, LlmSection, ProviderKind};
+use restate_classify::llm::config::{LlmConfig, LlmSettings, ProviderKind};
 use restate_classify::llm::{Executor, LlmError};
 use restate_classify::sim::{self, SimConfig};
 use std::io::Write;
@@ -54,15 +54,12 @@ async fn canary_key_never_leaks() {
     })
     .await
     .unwrap();
-    let file = LlmSection {
+    let settings = LlmSettings {
         provider: Some(ProviderKind::Openai),
-        ..Default::default()
-    };
-    let over = LlmOverrides {
         base_url: Some(sim.openai_base_url()),
         ..Default::default()
     };
-    let cfg = LlmConfig::resolve(&file, &over, &|k| {
+    let cfg = LlmConfig::resolve(&settings, &|k| {
         (k == "OPENAI_API_KEY").then(|| CANARY.to_string())
     })
     .unwrap();

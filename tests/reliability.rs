@@ -5,186 +5,23 @@
 
 mod support;
 
-use restate_classify::cluster::credentials::Credentials;
-use restate_classify::cluster::postgres::PgTarget;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
+use support::runs::{Db, exactly_once, run_with_at_least, wait_progress};
 use support::{TestCluster, eventually};
 
 const COUNT: i64 = 600;
 
 /// A `classify` (or `serve`) child process of the binary under test, on the test cluster.
 fn spawn(cluster: &TestCluster, args: &[&str], stdout: Option<&PathBuf>) -> Child {
-    let mut cmd = Command::new(support::bin());
-    cmd.args(args)
-        .args(["--name", "test", "--state-dir"])
-        .arg(cluster.state_dir())
-        .args(["--nodes", "3", "--port-offset", &cluster.offset.to_string()])
-        .env(
-            "RESTATE_CLASSIFY_TOOLS_DIR",
-            support::tool_options().tools_dir,
-        )
-        .stderr(
-            std::fs::File::create(cluster.dir.path().join(format!("{}.err", args[0]))).unwrap(),
-        );
+    let mut cmd = cluster.command(args);
+    cmd.stderr(std::fs::File::create(cluster.dir.path().join(format!("{}.err", args[0]))).unwrap());
     match stdout {
         Some(path) => cmd.stdout(std::fs::File::create(path).unwrap()),
         None => cmd.stdout(Stdio::null()),
     };
     cmd.spawn().unwrap()
-}
-
-struct Db {
-    target: PgTarget,
-}
-
-impl Db {
-    fn new(cluster: &TestCluster) -> Self {
-        let spec = cluster.spec();
-        let creds = Credentials::load(&spec.dirs().credentials_file())
-            .unwrap()
-            .unwrap();
-        Self {
-            target: PgTarget::of_cluster(&spec, &creds),
-        }
-    }
-
-    /// One query on a fresh connection (the server may have restarted in between).
-    async fn i64(&self, sql: &str, run: &str) -> Result<i64, String> {
-        let (client, conn) = tokio_postgres::connect(&self.target.url(), tokio_postgres::NoTls)
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
-        client
-            .query_one(sql, &[&run])
-            .await
-            .map(|r| r.get(0))
-            .map_err(|e| e.to_string())
-    }
-
-    async fn latest_run(&self) -> Result<String, String> {
-        let (client, conn) = tokio_postgres::connect(&self.target.url(), tokio_postgres::NoTls)
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
-        client
-            .query_opt(
-                "SELECT id FROM classification_runs ORDER BY started_at DESC LIMIT 1",
-                &[],
-            )
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|r| r.get(0))
-            .ok_or_else(|| "no run".into())
-    }
-
-    async fn run_status(&self, run: &str) -> Result<String, String> {
-        let (client, conn) = tokio_postgres::connect(&self.target.url(), tokio_postgres::NoTls)
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
-        client
-            .query_one(
-                "SELECT status FROM classification_runs WHERE id = $1",
-                &[&run],
-            )
-            .await
-            .map(|r| r.get(0))
-            .map_err(|e| e.to_string())
-    }
-
-    async fn done(&self, run: &str) -> Result<i64, String> {
-        self.i64(
-            "SELECT count(*) FROM classifications WHERE run_id = $1",
-            run,
-        )
-        .await
-    }
-}
-
-/// Waits for a new run (other than `previous`) with at least `n` stored outcomes; returns its id.
-async fn run_with_at_least(db: &Db, previous: &[String], n: i64) -> String {
-    eventually(
-        &format!("a new run with {n} stored results"),
-        Duration::from_secs(180),
-        || async {
-            let run = db.latest_run().await?;
-            if previous.contains(&run) {
-                return Err("no new run yet".into());
-            }
-            let done = db.done(&run).await?;
-            if done >= n {
-                Ok(run)
-            } else {
-                Err(format!("{done} stored"))
-            }
-        },
-    )
-    .await
-}
-
-async fn wait_progress(db: &Db, run: &str, n: i64) {
-    eventually(
-        &format!("{n} stored results in {run}"),
-        Duration::from_secs(180),
-        || async {
-            let done = db.done(run).await?;
-            if done >= n {
-                Ok(())
-            } else {
-                Err(format!("{done} stored"))
-            }
-        },
-    )
-    .await
-}
-
-/// The run finished with every indicator classified once, and Restate ran one workflow each.
-async fn exactly_once(cluster: &TestCluster, db: &Db, run: &str) {
-    let classified = db
-        .i64(
-            "SELECT count(*) FROM classifications WHERE run_id = $1 AND status = 'classified'",
-            run,
-        )
-        .await
-        .unwrap();
-    let distinct = db
-        .i64(
-            "SELECT count(DISTINCT indicator_id) FROM classifications WHERE run_id = $1",
-            run,
-        )
-        .await
-        .unwrap();
-    let items = db
-        .i64("SELECT count(*) FROM run_items WHERE run_id = $1", run)
-        .await
-        .unwrap();
-    assert_eq!(
-        (classified, distinct, items),
-        (COUNT, COUNT, COUNT),
-        "run {run}"
-    );
-    let status = db.run_status(run).await.unwrap();
-    assert_eq!(status, "completed");
-    let admin = restate_classify::restate::admin::AdminClient::new(
-        reqwest::Client::new(),
-        format!("http://127.0.0.1:{}", cluster.spec().nodes[0].admin_port),
-    );
-    let rows = admin
-        .query(&format!(
-            "SELECT count(*) AS n, count(DISTINCT target_service_key) AS k FROM sys_invocation \
-             WHERE target_service_name = 'classification' AND target_handler_name = 'run' \
-             AND target_service_key LIKE '%@{run}'"
-        ))
-        .await
-        .unwrap();
-    assert_eq!(
-        rows[0]["n"].as_i64(),
-        Some(COUNT),
-        "one workflow per indicator: {rows:?}"
-    );
-    assert_eq!(rows[0]["k"].as_i64(), Some(COUNT));
 }
 
 fn finish(child: &mut Child, what: &str) {
@@ -216,7 +53,7 @@ async fn runs_survive_killed_components_and_ctrl_c() {
         restarted.stderr
     );
     finish(&mut child, "node kill");
-    exactly_once(&cluster, &db, &run).await;
+    exactly_once(&cluster, &db, &run, COUNT).await;
     let (code, status) = cluster.status();
     assert_eq!(code, 0, "restate-2 rejoined: {status}");
     runs.push(run);
@@ -225,7 +62,7 @@ async fn runs_survive_killed_components_and_ctrl_c() {
     let mut serve = spawn(&cluster, &["serve"], None);
     let handler_port = cluster.spec().handler_port;
     eventually("serve to listen", Duration::from_secs(30), || async {
-        if restate_classify::cluster::process::port_is_free(handler_port) {
+        if restate_classify::host::port_is_free(handler_port) {
             Err("not yet".to_string())
         } else {
             Ok(())
@@ -238,7 +75,7 @@ async fn runs_survive_killed_components_and_ctrl_c() {
     serve.wait().unwrap();
     let mut serve = spawn(&cluster, &["serve"], None);
     finish(&mut child, "handler kill");
-    exactly_once(&cluster, &db, &run).await;
+    exactly_once(&cluster, &db, &run, COUNT).await;
     serve.kill().unwrap();
     serve.wait().unwrap();
     runs.push(run);
@@ -249,7 +86,7 @@ async fn runs_survive_killed_components_and_ctrl_c() {
     cluster.ok(&["cluster", "kill", "postgres"]);
     cluster.ok(&["cluster", "start"]);
     finish(&mut child, "database kill");
-    exactly_once(&cluster, &db, &run).await;
+    exactly_once(&cluster, &db, &run, COUNT).await;
     runs.push(run);
 
     // 4. The object store down for a whole run: the cluster keeps serving (snapshots wait).
@@ -257,7 +94,7 @@ async fn runs_survive_killed_components_and_ctrl_c() {
     let mut child = spawn(&cluster, &["classify", "--force"], None);
     finish(&mut child, "object store down");
     let run = db.latest_run().await.unwrap();
-    exactly_once(&cluster, &db, &run).await;
+    exactly_once(&cluster, &db, &run, COUNT).await;
     runs.push(run);
     cluster.start();
 
@@ -291,5 +128,5 @@ async fn runs_survive_killed_components_and_ctrl_c() {
         .unwrap();
     let summary: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_eq!(summary["run_id"], run.as_str());
-    exactly_once(&cluster, &db, &run).await;
+    exactly_once(&cluster, &db, &run, COUNT).await;
 }

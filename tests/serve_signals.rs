@@ -18,7 +18,7 @@ async fn serve_until(signal: Signal, db_url: &str) {
         .spawn()
         .expect("serve starts");
     support::eventually("serve to listen", Duration::from_secs(30), || async {
-        if restate_classify::cluster::process::port_is_free(port) {
+        if restate_classify::host::port_is_free(port) {
             Err("not listening yet".to_string())
         } else {
             Ok(())
@@ -45,7 +45,7 @@ async fn serve_until(signal: Signal, db_url: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        restate_classify::cluster::process::port_is_free(port),
+        restate_classify::host::port_is_free(port),
         "port {port} released after {signal}"
     );
 }

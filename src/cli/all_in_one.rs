@@ -1,7 +1,9 @@
 //! `all-in-one`: cluster start (reused if ready) → schema and data (seeded when empty) → serve and
-//! register the handlers → classify → summary; `--down` stops the cluster at the end.
+//! register the handlers → classify → summary; `--down` stops the cluster at the end. One
+//! session: the cluster is opened and the schema migrated once.
 
-use crate::cli::{classify, cluster};
+use crate::app::Nodes;
+use crate::cli::classify;
 use crate::config::Config;
 use clap::Args;
 use std::time::Duration;
@@ -27,35 +29,27 @@ pub async fn run(
     args: &AllInOneArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
-    let c = cluster::open(config).await?;
-    cluster::start(&c, Duration::from_secs(args.timeout)).await?;
-    ensure_data(config).await?;
-    let summary = classify::run(config, &args.classify, cancel).await?;
+    let (summary, session) = classify::run_with(
+        config,
+        &args.classify,
+        Some(Duration::from_secs(args.timeout)),
+        cancel,
+    )
+    .await?;
+    let nodes = session.close().await;
     classify::print_summary(&summary, args.classify.json)?;
-    if args.down {
-        c.stop(&mut |l| eprintln!("  {l}")).await?;
-    } else if !args.classify.json {
-        eprintln!(
+    match nodes {
+        Nodes::Local(c) if args.down => {
+            c.stop(&mut |l| eprintln!("  {l}")).await?;
+        }
+        _ if !args.classify.json => eprintln!(
             "cluster still running: `restate-classify cluster status`, `restate-classify cluster stop`"
-        );
+        ),
+        _ => {}
     }
     Ok(if summary.interrupted || summary.failed > 0 {
         1
     } else {
         0
     })
-}
-
-/// Applies migrations and loads the bundled dataset when the database has no indicators.
-async fn ensure_data(config: &Config) -> anyhow::Result<()> {
-    let target = crate::db::target::resolve(config)?;
-    let pool = crate::db::pool::connect(&target, &Default::default()).await?;
-    crate::db::migrate::run_embedded(&mut pool.get().await?).await?;
-    if let Some(s) = crate::dataset::seed::seed_if_empty(&pool).await? {
-        eprintln!(
-            "  the database had no indicators: loaded the bundled dataset, {} series (synthetic; see docs/DATA.md)",
-            s.generated
-        );
-    }
-    Ok(())
 }

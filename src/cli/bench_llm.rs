@@ -1,12 +1,12 @@
 //! `bench llm`: rehearse a whole run's LLM side against llm-sim in-process (no Restate): the
 //! budget, the limiter, the cache and the admission feedback loop at full scale, at zero cost.
-//! See `llm::bench`.
+//! See `bench::llm`.
 
-use crate::cli::llm_args::LlmArgs;
+use crate::bench::llm::{self as bench, LlmBenchOptions};
 use crate::config::Config;
-use crate::db::{pool, sources, target};
-use crate::llm::bench::{self, LlmBenchOptions};
-use crate::llm::config::ProviderKind;
+use crate::db::{pool, sources};
+use crate::llm::LlmSettings;
+use crate::llm::config::{LlmConfig, ProviderKind};
 use crate::pipeline::IndicatorRecord;
 use crate::sim::{ErrorRates, Latency, SimConfig};
 use clap::Args;
@@ -50,7 +50,7 @@ pub struct BenchLlmArgs {
     /// Client settings (provider openai or anthropic front-end of the simulator, budgets,
     /// concurrency, cache).
     #[command(flatten)]
-    pub llm: LlmArgs,
+    pub llm: LlmSettings,
 }
 
 async fn load(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<Vec<IndicatorRecord>> {
@@ -66,7 +66,7 @@ async fn load(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<Vec<Indica
         records.truncate(limit);
         return Ok(records);
     }
-    let target = target::resolve(config)?;
+    let target = crate::app::database(config)?;
     let pool = pool::connect(&target, &pool::PoolOptions::default()).await?;
     let client = pool.get().await?;
     let mut records = Vec::new();
@@ -89,15 +89,16 @@ async fn load(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<Vec<Indica
 /// Runs `bench llm`.
 pub async fn run(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<i32> {
     let records = load(config, args).await?;
-    let mut llm_args = args.llm.clone();
-    if llm_args.provider.is_none_or(|p| p == ProviderKind::Rules) {
-        llm_args.provider = Some(ProviderKind::Openai);
+    // The client's budget is the simulator's unless a flag sets it; the simulator needs no key
+    // and its URL is set by the rehearsal.
+    let mut settings = config.llm.clone();
+    if settings.provider.is_none_or(|p| p == ProviderKind::Rules) {
+        settings.provider = Some(ProviderKind::Openai);
     }
-    llm_args.rpm = llm_args.rpm.or(Some(args.sim_rpm));
-    llm_args.tpm = llm_args.tpm.or(Some(args.sim_tpm));
-    // The simulator needs no key and its URL is set by the rehearsal.
-    llm_args.llm_base_url = Some("http://127.0.0.1:9/v1".into());
-    let llm = llm_args.config(&config.llm)?;
+    settings.rpm = args.llm.rpm.or(Some(args.sim_rpm));
+    settings.tpm = args.llm.tpm.or(Some(args.sim_tpm));
+    settings.base_url = Some("http://127.0.0.1:9/v1".into());
+    let llm = LlmConfig::resolve(&settings, &|name| std::env::var(name).ok())?;
     let sim = SimConfig {
         rpm: args.sim_rpm,
         tpm: args.sim_tpm,

@@ -1,51 +1,16 @@
 //! `classify`: submit every pending indicator as a durable workflow, round-robin over the ready
-//! nodes, and follow stored completions to the end. Serves the handlers in-process when nothing
-//! else serves the handler port.
+//! nodes, and follow stored completions to the end (the job itself is `app::Session::classify`).
 
-use crate::cli::cluster;
-use crate::cli::llm_args::LlmArgs;
+use crate::app::{ClassifyOptions, External, Session, SessionOptions};
 use crate::config::Config;
 use crate::db::runs::Selection;
-use crate::llm::feedback::spawn_admission_feedback;
-use crate::restate::admin::AdminClient;
-use crate::restate::ingress::IngressClient;
-use crate::service::app::App;
-use crate::service::server::BackgroundServer;
-use crate::service::{Handlers, endpoint};
-use crate::submit::admission::Admission;
-use crate::submit::nodes::NodePool;
+use crate::llm::LlmSettings;
 use crate::submit::progress::human;
-use crate::submit::run::{RunDeps, RunOptions, RunSummary, classify};
+use crate::submit::run::RunSummary;
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// Throughput profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Profile {
-    /// Most workflows in flight.
-    pub window: usize,
-    /// Concurrent submission requests.
-    pub concurrency: usize,
-}
-
-/// Default profile: a window the cluster serves without long queues.
-pub const DEFAULT_PROFILE: Profile = Profile {
-    window: 300,
-    concurrency: 16,
-};
-/// `--fast`: the largest window the budget allows (rules: what the cluster sustains without
-/// queueing past its invoker limits), more submission concurrency.
-pub const FAST_PROFILE: Profile = Profile {
-    window: 800,
-    concurrency: 48,
-};
-
-/// Most workflows in flight with `--fast` and an LLM provider: the budget feedback decides
-/// below this.
-pub const FAST_LLM_WINDOW_CAP: usize = 3000;
 
 /// Arguments of `classify`.
 #[derive(Debug, Clone, Args)]
@@ -64,7 +29,7 @@ pub struct ClassifyArgs {
     pub names: Vec<String>,
     /// Who answers the LLM-capable stages (rules by default), LLM budgets and cache.
     #[command(flatten)]
-    pub llm: LlmArgs,
+    pub llm: LlmSettings,
     /// Ingress URLs of an external cluster (comma separated) instead of the local one.
     #[arg(long, value_delimiter = ',', value_name = "URL,...")]
     pub ingress: Vec<String>,
@@ -91,18 +56,62 @@ pub struct ClassifyArgs {
 }
 
 impl ClassifyArgs {
-    /// The throughput profile these flags select.
-    pub fn profile(&self) -> Profile {
-        let mut p = if self.fast {
-            FAST_PROFILE
-        } else {
-            DEFAULT_PROFILE
-        };
-        if let Some(w) = self.window {
-            p.window = w.max(1);
+    /// The job these flags describe.
+    pub fn options(&self) -> ClassifyOptions {
+        ClassifyOptions {
+            selection: Selection {
+                force: self.force,
+                retry_failed: self.retry_failed,
+                names: self.names.clone(),
+                limit: self.limit,
+            },
+            fast: self.fast,
+            window: self.window,
+            provider: self.llm.provider,
         }
-        p
     }
+
+    /// The external cluster these flags name, if any.
+    pub fn external(&self) -> Option<External> {
+        (!self.ingress.is_empty()).then(|| External {
+            ingress: self.ingress.clone(),
+            admin: self.admin.clone(),
+            handler_url: self
+                .handler_url
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1:9080".into()),
+        })
+    }
+}
+
+fn say(line: &str) {
+    eprintln!("  {line}");
+}
+
+/// Runs `classify` on a session opened with `opts` (`start` for all-in-one); prints the LLM
+/// summary line.
+pub async fn run_with(
+    config: &Config,
+    args: &ClassifyArgs,
+    start: Option<Duration>,
+    cancel: CancellationToken,
+) -> anyhow::Result<(RunSummary, Session)> {
+    let opts = SessionOptions {
+        external: args.external(),
+        start,
+        seed_if_empty: start.is_some(),
+        ..SessionOptions::new(config.llm()?)
+    };
+    let session = Session::open(config, opts, &mut say).await?;
+    let summary = session.classify(&args.options(), cancel).await?;
+    session.executor.flush().await;
+    if let Some(s) = session.executor.summary() {
+        tracing::info!(?s, "LLM summary");
+        if !args.json {
+            eprintln!("{}", crate::llm::meter::describe_summary(&s));
+        }
+    }
+    Ok((summary, session))
 }
 
 /// Runs `classify` against the local cluster (which must be running) or `--ingress` nodes.
@@ -111,205 +120,9 @@ pub async fn run(
     args: &ClassifyArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<RunSummary> {
-    let llm_config = args.llm.config(&config.llm)?;
-    let target = crate::db::target::resolve(config)?;
-    let pool = crate::db::pool::connect(
-        &target,
-        &crate::db::pool::PoolOptions {
-            max_size: 48,
-            ..Default::default()
-        },
-    )
-    .await?;
-    {
-        let mut client = pool.get().await?;
-        crate::db::migrate::run_embedded(&mut client).await?;
-    }
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .build()?;
-    let (nodes, admins, handler_url, identity, handler_addr) = if args.ingress.is_empty() {
-        let c = cluster::open(config).await?;
-        let nodes: Vec<(String, IngressClient)> = c
-            .spec()
-            .nodes
-            .iter()
-            .map(|n| n.name.clone())
-            .zip(c.ingresses())
-            .collect();
-        (
-            nodes,
-            c.admins(),
-            c.spec().handler_url(),
-            Some(c.creds().request_identity_public_key.clone()),
-            c.spec().handler_addr(),
-        )
-    } else {
-        let nodes = args
-            .ingress
-            .iter()
-            .enumerate()
-            .map(|(i, u)| {
-                (
-                    format!("node-{}", i + 1),
-                    IngressClient::new(http.clone(), u.clone()),
-                )
-            })
-            .collect();
-        let admins = args
-            .admin
-            .iter()
-            .map(|u| AdminClient::new(http.clone(), u.clone()))
-            .collect();
-        let url = args
-            .handler_url
-            .clone()
-            .unwrap_or_else(|| "http://127.0.0.1:9080".into());
-        let port = url::Url::parse(&url)
-            .ok()
-            .and_then(|u| u.port())
-            .unwrap_or(9080);
-        (
-            nodes,
-            admins,
-            url,
-            None,
-            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        )
-    };
-
-    // One executor, so one limiter and one cache, for every stage and every node.
-    let executor = Arc::new(crate::llm::Executor::from_config(
-        &llm_config,
-        Some(pool.clone()),
-    )?);
-    let app = App::new(pool.clone(), executor.clone());
-    let handlers = Handlers {
-        app: Some(app.clone()),
-        ..Default::default()
-    };
-    let server = if crate::cluster::process::port_is_free(handler_addr.port()) {
-        BackgroundServer::start(handler_addr, endpoint(identity.as_deref(), &handlers)?).await?
-    } else {
-        eprintln!(
-            "handler port {} is already served (serve/all-in-one); using it",
-            handler_addr.port()
-        );
-        BackgroundServer::none(handler_addr)
-    };
-    register_everywhere(&admins, &handler_url).await?;
-
-    let profile = args.profile();
-    let admission = Arc::new(Admission::new(profile.window));
-    // With an LLM, the budget limits throughput: the window follows what it can serve (Little's
-    // law, corrected until the budget is busy). `--fast` lets it grow as far as the budget needs;
-    // otherwise it stays under the profile's window. An explicit --window is a hard cap.
-    let cap = match (args.window, args.fast) {
-        (Some(w), _) => w.max(1),
-        (None, true) => FAST_LLM_WINDOW_CAP,
-        (None, false) => profile.window,
-    };
-    let feedback = executor.uses_llm().then(|| {
-        spawn_admission_feedback(
-            executor.clone(),
-            admission.clone(),
-            (1, cap),
-            Duration::from_secs(1),
-            cancel.child_token(),
-        )
-    });
-    let deps = RunDeps {
-        db: pool.clone(),
-        nodes: Arc::new(NodePool::new(nodes)),
-        extra: executor.uses_llm().then(|| executor.budget_lines()),
-        admission,
-    };
-    let opts = RunOptions {
-        selection: Selection {
-            force: args.force,
-            retry_failed: args.retry_failed,
-            names: args.names.clone(),
-            limit: args.limit,
-        },
-        window: profile.window,
-        concurrency: profile.concurrency,
-        recorded: serde_json::json!({
-            "provider": args.llm.provider.unwrap_or(crate::llm::ProviderKind::Rules),
-            "stages": app.executor.describe(),
-            "llm": {
-                "rpm": llm_config.limiter.rpm,
-                "tpm": llm_config.limiter.tpm,
-                "concurrency": llm_config.limiter.concurrency,
-                "cache": llm_config.cache,
-            },
-            "window": profile.window,
-            "concurrency": profile.concurrency,
-            "fast": args.fast,
-        }),
-    };
-    let summary = classify(&deps, &opts, cancel.clone()).await;
-    server.stop().await;
-    if let Some(f) = feedback {
-        f.abort();
-    }
-    executor.flush().await;
-    if let Some(s) = executor.summary() {
-        tracing::info!(?s, "LLM summary");
-        if !args.json {
-            eprintln!("{}", crate::llm::meter::describe_summary(&s));
-        }
-    }
-    Ok(summary?)
-}
-
-/// Registers the handler endpoint with `force` and checks that every admin API that answers
-/// lists it (a node that is down gets the registration from the cluster when it rejoins).
-pub async fn register_everywhere(admins: &[AdminClient], uri: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut last = None;
-    let services = loop {
-        let mut done = None;
-        for a in admins {
-            match a.register(uri, true).await {
-                Ok(d) => {
-                    done = Some(d.services);
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        if let Some(s) = done {
-            break s;
-        }
-        if Instant::now() > deadline {
-            anyhow::bail!(
-                "could not register {uri}: {}",
-                last.map(|e| e.to_string()).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    loop {
-        let mut up = Vec::new();
-        for a in admins {
-            if a.healthy().await {
-                up.push(a.clone());
-            } else {
-                tracing::warn!(admin = %a.base(), "admin API not answering; it will learn the registration when it rejoins");
-            }
-        }
-        let missing = crate::cluster::health::admins_missing_services(&up, &services).await;
-        if missing.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            anyhow::bail!(
-                "registration of {uri} not visible on {}",
-                missing.join(", ")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let (summary, session) = run_with(config, args, None, cancel).await?;
+    session.close().await;
+    Ok(summary)
 }
 
 /// Prints the end-of-run summary (table, or JSON with `json`).

@@ -1,6 +1,7 @@
 //! `cluster start|status|stop|clean|logs|kill`.
 
-use crate::cluster::runtime::{ClusterRuntime, runtime_name};
+use crate::app::{self, session::handler_endpoint};
+use crate::cluster::Cluster;
 use crate::cluster::spec::Runtime;
 use crate::cluster::status::ClusterStatus;
 use crate::config::Config;
@@ -63,15 +64,15 @@ pub struct KillArgs {
 }
 
 /// Opens the cluster the config describes, on the runtime it runs on (or is asked to).
-pub async fn open(config: &Config) -> anyhow::Result<ClusterRuntime> {
-    Ok(ClusterRuntime::open(config).await?)
+pub async fn open(config: &Config) -> anyhow::Result<Cluster> {
+    Ok(Cluster::open(&config.cluster, &config.tools).await?)
 }
 
 /// The endpoint served for readiness probes.
-fn endpoint(cluster: &ClusterRuntime) -> anyhow::Result<restate_sdk::prelude::Endpoint> {
-    Ok(crate::service::endpoint(
+fn probe(cluster: &Cluster) -> anyhow::Result<restate_sdk::prelude::Endpoint> {
+    Ok(handler_endpoint(
         Some(&cluster.creds().request_identity_public_key),
-        &Default::default(),
+        None,
     )?)
 }
 
@@ -81,16 +82,15 @@ fn say(line: &str) {
 
 /// Runs a cluster subcommand; returns the process exit code.
 pub async fn run(config: &Config, cmd: &ClusterCommand) -> anyhow::Result<i32> {
+    let cluster = open(config).await?;
     match cmd {
         ClusterCommand::Start(args) => {
-            let cluster = open(config).await?;
-            start(&cluster, Duration::from_secs(args.timeout)).await?;
+            app::session::start(&cluster, Duration::from_secs(args.timeout), &mut say).await?;
             print_addresses(&cluster);
             Ok(0)
         }
         ClusterCommand::Status(args) => {
-            let cluster = open(config).await?;
-            let status = cluster.status(endpoint(&cluster)?).await?;
+            let status = cluster.status(probe(&cluster)?).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -99,7 +99,6 @@ pub async fn run(config: &Config, cmd: &ClusterCommand) -> anyhow::Result<i32> {
             Ok(if status.all_ready() { 0 } else { 1 })
         }
         ClusterCommand::Stop => {
-            let cluster = open(config).await?;
             let stopped = cluster.stop(&mut say).await?;
             let spec = cluster.spec();
             if stopped.is_empty() {
@@ -115,21 +114,19 @@ pub async fn run(config: &Config, cmd: &ClusterCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         ClusterCommand::Clean(_) => {
-            let cluster = open(config).await?;
             cluster.clean(&mut say).await?;
             Ok(0)
         }
         ClusterCommand::Logs(args) => {
-            let cluster = open(config).await?;
             let components = match &args.node {
                 Some(n) => vec![cluster.component(n)?],
-                None => cluster.component_names(),
+                None => cluster.components(),
             };
             for c in components {
                 if args.node.is_none() {
-                    println!("==> {c} ({}) <==", cluster.log_source(&c));
+                    println!("==> {c} ({}) <==", cluster.log_source(c));
                 }
-                match cluster.logs(&c, args.lines).await {
+                match cluster.logs(c, args.lines).await {
                     Ok(text) => println!("{text}"),
                     Err(e) => eprintln!("{e}"),
                 }
@@ -137,37 +134,14 @@ pub async fn run(config: &Config, cmd: &ClusterCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         ClusterCommand::Kill(args) => {
-            let cluster = open(config).await?;
             let component = cluster.component(&args.node)?;
-            match cluster.kill(&component).await? {
+            match cluster.kill(component).await? {
                 Some(what) => eprintln!("killed {component} ({what}) with SIGKILL"),
                 None => eprintln!("{component} was not running"),
             }
             Ok(0)
         }
     }
-}
-
-/// Starts the cluster, printing progress, and reports what was already up.
-pub async fn start(cluster: &ClusterRuntime, timeout: Duration) -> Result<(), anyhow::Error> {
-    let spec = cluster.spec();
-    eprintln!(
-        "starting cluster {:?} ({} nodes, {} runtime) in {}",
-        spec.name,
-        spec.nodes.len(),
-        runtime_name(cluster.runtime()),
-        abs(&spec.state_dir)
-    );
-    let report = cluster.start(endpoint(cluster)?, timeout, &mut say).await?;
-    if report.started.is_empty() {
-        eprintln!(
-            "everything was already up and is ready: {}",
-            report.already_running.join(", ")
-        );
-    } else if !report.already_running.is_empty() {
-        eprintln!("already running: {}", report.already_running.join(", "));
-    }
-    Ok(())
 }
 
 fn abs(p: &std::path::Path) -> String {
@@ -178,7 +152,7 @@ fn abs(p: &std::path::Path) -> String {
 }
 
 /// Prints where everything is reachable and where state persists.
-pub fn print_addresses(cluster: &ClusterRuntime) {
+pub fn print_addresses(cluster: &Cluster) {
     let spec = cluster.spec();
     let docker = cluster.runtime() == Runtime::Docker;
     let mut t = Table::new();

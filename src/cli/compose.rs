@@ -4,7 +4,7 @@
 
 use crate::cluster::compose;
 use crate::cluster::credentials::Credentials;
-use crate::cluster::spec::{ClusterSpec, Runtime, SpecOptions};
+use crate::cluster::spec::{ClusterSpec, Runtime};
 use crate::config::Config;
 use clap::Args;
 use std::path::PathBuf;
@@ -20,17 +20,7 @@ pub struct ComposeArgs {
 
 /// The spec the compose file describes: settings given, else defaults (3 nodes, seed ports).
 pub fn spec(config: &Config) -> anyhow::Result<ClusterSpec> {
-    let d = SpecOptions::default();
-    let c = &config.cluster;
-    Ok(ClusterSpec::new(&SpecOptions {
-        name: c.name.clone().unwrap_or(d.name),
-        state_dir: Some(config.state_dir()),
-        nodes: c.nodes.unwrap_or(d.nodes),
-        port_offset: c.port_offset.unwrap_or(d.port_offset),
-        partitions: c.partitions.unwrap_or(d.partitions),
-        runtime: Runtime::Docker,
-        handler_bind: c.handler_bind.clone(),
-    })?)
+    Ok(config.cluster.spec(Runtime::Docker, None)?)
 }
 
 /// Prints the compose file; with `--env-file`, writes the env file too.
@@ -39,7 +29,10 @@ pub fn run(config: &Config, args: &ComposeArgs) -> anyhow::Result<()> {
     print!("{}", compose::render(&spec));
     if let Some(path) = &args.env_file {
         let dirs = spec.dirs();
-        let creds = Credentials::load_or_create(&dirs.credentials_file())?;
+        let creds =
+            Credentials::load(&dirs.credentials_file())?.unwrap_or_else(Credentials::generate);
+        std::fs::create_dir_all(&dirs.root)?;
+        creds.save_if_missing(&dirs.credentials_file())?;
         let key = dirs.config().join("request-identity.pem");
         compose::write_env_file(path, &creds, &key)?;
         eprintln!(

@@ -76,7 +76,7 @@ pub struct StatusArgs {
 async fn connect(
     config: &Config,
 ) -> anyhow::Result<(target::DatabaseTarget, deadpool_postgres::Pool)> {
-    let target = target::resolve(config)?;
+    let target = crate::app::database(config)?;
     let pool = pool::connect(&target, &pool::PoolOptions::default()).await?;
     Ok((target, pool))
 }

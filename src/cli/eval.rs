@@ -2,9 +2,8 @@
 //! Restate and report per-field accuracy and the most common confusions. With an LLM provider the
 //! stages are answered through the LLM executor (limiter, cache, retries, rules fallback).
 
-use crate::cli::llm_args::LlmArgs;
 use crate::llm::classify::classify_record;
-use crate::llm::{Executor, LlmConfigError, LlmSection, LlmSummary};
+use crate::llm::{Executor, LlmConfig, LlmConfigError, LlmSettings, LlmSummary};
 use crate::pipeline::eval::{self, DatasetError, EvalReport};
 use crate::pipeline::{Classification, classify_with_rules};
 use clap::Args;
@@ -21,7 +20,7 @@ pub struct EvalArgs {
     pub file: PathBuf,
     /// Who answers the stages, budgets and cache (`--provider rules` by default).
     #[command(flatten)]
-    pub llm: LlmArgs,
+    pub llm: LlmSettings,
     /// Print only `{"n":N,"accuracy":{…}}` on stdout.
     #[arg(long)]
     pub json: bool,
@@ -54,8 +53,8 @@ pub enum EvalError {
     Llm(#[from] LlmConfigError),
 }
 
-/// Runs `eval`, printing the report on stdout (`llm` is the config file's `llm:` section).
-pub async fn run(args: &EvalArgs, llm: &LlmSection) -> Result<(), EvalError> {
+/// Runs `eval` with `llm` (its flags over the config file), printing the report on stdout.
+pub async fn run(args: &EvalArgs, llm: &LlmSettings) -> Result<(), EvalError> {
     let text = std::fs::read_to_string(&args.file).map_err(|source| EvalError::Read {
         path: args.file.clone(),
         source,
@@ -64,7 +63,7 @@ pub async fn run(args: &EvalArgs, llm: &LlmSection) -> Result<(), EvalError> {
         path: args.file.clone(),
         source,
     })?;
-    let config = args.llm.config(llm)?;
+    let config = LlmConfig::resolve(llm, &|name| std::env::var(name).ok())?;
     let (report, summary) = if config.uses_llm() {
         let executor = Arc::new(Executor::from_config(&config, None)?);
         let inputs: Vec<_> = records.iter().map(|r| r.record.clone()).collect();
@@ -84,7 +83,7 @@ pub async fn run(args: &EvalArgs, llm: &LlmSection) -> Result<(), EvalError> {
         misses = report.misses.len(),
         "evaluation finished"
     );
-    let provider = provider_label(&args.llm, &config);
+    let provider = provider_label(&config);
     if args.json {
         // The documented summary first, in its key order; the LLM accounting after it.
         #[derive(serde::Serialize)]
@@ -138,7 +137,7 @@ async fn classify_all(
     out
 }
 
-fn provider_label(args: &LlmArgs, config: &crate::llm::LlmConfig) -> String {
+fn provider_label(config: &crate::llm::LlmConfig) -> String {
     if !config.uses_llm() {
         return "rules".into();
     }
@@ -148,7 +147,7 @@ fn provider_label(args: &LlmArgs, config: &crate::llm::LlmConfig) -> String {
         .map(|(s, r)| format!("{s}={}:{}", r.provider.as_str(), r.model))
         .collect();
     routes.dedup();
-    let cache = if args.no_cache { ", no cache" } else { "" };
+    let cache = if config.cache { "" } else { ", no cache" };
     format!("{}{cache}", routes.join(" "))
 }
 

@@ -9,18 +9,16 @@ pub mod cluster;
 pub mod compose;
 pub mod db;
 pub mod eval;
-pub mod llm_args;
 pub mod llm_sim;
 pub mod serve;
 pub mod setup;
 pub mod status;
 
-use crate::cluster::spec::Runtime;
-use crate::config::{
-    ClusterOverrides, ClusterSection, Config, ConfigError, DatabaseSection, FileConfig,
-    ToolsSection,
-};
-use crate::db::target::DatabaseUrl;
+use crate::cluster::settings::ClusterSettings;
+use crate::config::{Config, ConfigError, FileConfig};
+use crate::db::target::DatabaseSettings;
+use crate::llm::LlmSettings;
+use crate::tools::ToolSettings;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -48,125 +46,44 @@ pub struct GlobalArgs {
         value_name = "FILE"
     )]
     pub config: Option<PathBuf>,
-    /// Cluster name; its state lives in .restate-classify/<NAME> unless --state-dir is given.
-    #[arg(long, global = true, env = "RESTATE_CLASSIFY_NAME")]
-    pub name: Option<String>,
-    /// The cluster's state dir (data, logs, generated configs and credentials).
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_STATE_DIR",
-        value_name = "DIR"
-    )]
-    pub state_dir: Option<PathBuf>,
-    /// Number of Restate nodes (1-5; default 3).
-    #[arg(long, global = true, env = "RESTATE_CLASSIFY_NODES")]
-    pub nodes: Option<u32>,
-    /// Add N to every port (node 1 ingress 8080+N, admin 9070+N, …) to run beside another cluster.
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_PORT_OFFSET",
-        value_name = "N"
-    )]
-    pub port_offset: Option<u32>,
-    /// Partitions to provision (fixed when the cluster is first created; default 24).
-    #[arg(long, global = true, env = "RESTATE_CLASSIFY_PARTITIONS")]
-    pub partitions: Option<u16>,
-    /// Runtime: native child processes (default), docker containers, or auto (docker when a
-    /// Docker engine answers, else native). An existing cluster keeps the runtime it was made with.
-    #[arg(long, global = true, env = "RESTATE_CLASSIFY_RUNTIME", value_enum)]
-    pub runtime: Option<Runtime>,
-    /// Address the handler server binds so the nodes reach it (default: 127.0.0.1 natively; the
-    /// Docker host-gateway address, e.g. 172.17.0.1, for containers).
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_HANDLER_BIND",
-        value_name = "IP"
-    )]
-    pub handler_bind: Option<String>,
-    /// Where `setup` installs tools and where they are looked up first (default .tools).
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_TOOLS_DIR",
-        value_name = "DIR"
-    )]
-    pub tools_dir: Option<PathBuf>,
-    /// Path of restate-server.
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_RESTATE_BIN",
-        value_name = "PATH"
-    )]
-    pub restate_bin: Option<PathBuf>,
-    /// Path of restatectl.
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_RESTATECTL_BIN",
-        value_name = "PATH"
-    )]
-    pub restatectl_bin: Option<PathBuf>,
-    /// Path of SeaweedFS's weed.
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_WEED_BIN",
-        value_name = "PATH"
-    )]
-    pub weed_bin: Option<PathBuf>,
-    /// Directory holding PostgreSQL's initdb and postgres.
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_PG_BIN_DIR",
-        value_name = "DIR"
-    )]
-    pub pg_bin_dir: Option<PathBuf>,
-    /// External PostgreSQL (postgres://user:password@host:port/db) instead of the cluster's own
-    /// database. Never printed.
-    #[arg(
-        long,
-        global = true,
-        env = "RESTATE_CLASSIFY_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub database_url: Option<DatabaseUrl>,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterSettings,
+    /// Where the native runtime's programs are.
+    #[command(flatten)]
+    pub tools: ToolSettings,
+    /// An external database.
+    #[command(flatten)]
+    pub database: DatabaseSettings,
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
 impl GlobalArgs {
-    /// Layers these flags over the config file.
-    pub fn config(&self) -> Result<Config, ConfigError> {
+    /// These flags (and `llm`, the command's LLM flags) over the config file.
+    pub fn config_with(&self, llm: Option<&LlmSettings>) -> Result<Config, ConfigError> {
         let file = FileConfig::load(self.config.as_deref())?;
-        let overrides = ClusterOverrides {
-            cluster: ClusterSection {
-                name: self.name.clone(),
-                nodes: self.nodes,
-                port_offset: self.port_offset,
-                partitions: self.partitions,
-                state_dir: self.state_dir.clone(),
-                runtime: self.runtime,
-                handler_bind: self.handler_bind.clone(),
+        let file_llm = file.llm.clone();
+        let mut config = Config::layer(
+            file,
+            Config {
+                cluster: self.cluster.clone(),
+                tools: self.tools.clone(),
+                database: self.database.clone(),
+                llm: LlmSettings::default(),
             },
-            tools: ToolsSection {
-                dir: self.tools_dir.clone(),
-                restate_server: self.restate_bin.clone(),
-                restatectl: self.restatectl_bin.clone(),
-                weed: self.weed_bin.clone(),
-                pg_bin_dir: self.pg_bin_dir.clone(),
-            },
-            database: DatabaseSection {
-                url: self.database_url.clone(),
-            },
+        );
+        config.llm = match llm {
+            Some(flags) => flags.clone().flags_over(file_llm),
+            None => file_llm,
         };
-        Ok(Config::layer(&file, &overrides))
+        Ok(config)
+    }
+
+    /// These flags over the config file.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        self.config_with(None)
     }
 }
 

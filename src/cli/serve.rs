@@ -1,10 +1,11 @@
 //! `serve`: run only the handler server (for an external cluster, or beside `classify`), until
 //! SIGTERM or SIGINT, then drain in-flight requests and exit.
 
+use crate::app::session::handler_endpoint;
+use crate::cluster::RecordedCluster;
 use crate::config::Config;
+use crate::restate::serve::{bind, serve};
 use crate::service::app::App;
-use crate::service::server::{bind, serve};
-use crate::service::{Handlers, endpoint};
 use clap::Args;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ pub struct ServeArgs {
     pub insecure_no_identity: bool,
     /// Who answers the LLM-capable stages (rules by default), LLM budgets and cache.
     #[command(flatten)]
-    pub llm: crate::cli::llm_args::LlmArgs,
+    pub llm: crate::llm::LlmSettings,
 }
 
 /// Resolves once SIGTERM or SIGINT arrives.
@@ -45,20 +46,20 @@ pub async fn shutdown_signal() {
 
 /// Serves until a signal.
 pub async fn run(config: &Config, args: &ServeArgs) -> anyhow::Result<i32> {
-    let spec = config.spec()?;
+    let recorded = RecordedCluster::read(&config.cluster)?;
+    let spec = &recorded.spec;
     let key = match (&args.identity_key, args.insecure_no_identity) {
         (Some(k), _) => Some(k.clone()),
         (None, true) => None,
         (None, false) => {
-            let creds = crate::cluster::credentials::Credentials::load(&spec.dirs().credentials_file())?
-                .ok_or_else(|| anyhow::anyhow!(
-                    "no cluster credentials in {}: pass --identity-key (the cluster's request-identity public key) or --insecure-no-identity",
-                    spec.state_dir.display()
-                ))?;
-            Some(creds.request_identity_public_key)
+            let creds = recorded.creds.as_ref().ok_or_else(|| anyhow::anyhow!(
+                "no cluster credentials in {}: pass --identity-key (the cluster's request-identity public key) or --insecure-no-identity",
+                spec.state_dir.display()
+            ))?;
+            Some(creds.request_identity_public_key.clone())
         }
     };
-    let target = crate::db::target::resolve(config)?;
+    let target = crate::app::database(config)?;
     let pool = crate::db::pool::build(
         &target,
         &crate::db::pool::PoolOptions {
@@ -66,16 +67,12 @@ pub async fn run(config: &Config, args: &ServeArgs) -> anyhow::Result<i32> {
             ..Default::default()
         },
     )?;
-    let llm_config = args.llm.config(&config.llm)?;
+    let llm_config = config.llm()?;
     let executor = Arc::new(crate::llm::Executor::from_config(
         &llm_config,
         Some(pool.clone()),
     )?);
     let app = App::new(pool.clone(), executor.clone());
-    let handlers = Handlers {
-        app: Some(app),
-        ..Default::default()
-    };
     let addr = args.bind.unwrap_or_else(|| spec.handler_addr());
     let listener = bind(addr).await?;
     eprintln!(
@@ -88,7 +85,7 @@ pub async fn run(config: &Config, args: &ServeArgs) -> anyhow::Result<i32> {
         target.display_url()
     );
     serve(
-        endpoint(key.as_deref(), &handlers)?,
+        handler_endpoint(key.as_deref(), Some(app))?,
         listener,
         shutdown_signal(),
     )

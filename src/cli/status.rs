@@ -18,12 +18,12 @@ pub struct StatusArgs {
 pub async fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<i32> {
     let c = cluster::open(config).await?;
     let status = c
-        .status(crate::service::endpoint(
+        .status(crate::app::session::handler_endpoint(
             Some(&c.creds().request_identity_public_key),
-            &Default::default(),
+            None,
         )?)
         .await?;
-    let target = crate::db::target::resolve(config)?;
+    let target = crate::app::database(config)?;
     let pool = crate::db::pool::build(&target, &Default::default())?;
     let latest = runs::latest_run(&pool).await.ok().flatten();
     let (counts, stages) = match &latest {

@@ -9,13 +9,14 @@
 //!
 //! [`container_spec`]: super::container_spec
 
+use super::component::{OBJECT_STORE, POSTGRES};
 use super::container_spec::{
     self, ContainerSpec, ENV_IDENTITY_KEY_FILE, ENV_MINIO_PASSWORD, ENV_MINIO_USER,
-    ENV_POSTGRES_PASSWORD, LABEL_COMPONENT, LABEL_COMPOSE, MINIO_IMAGE, Target,
+    ENV_OBJECT_STORE_IMAGE, ENV_POSTGRES_IMAGE, ENV_POSTGRES_PASSWORD, ENV_RESTATE_IMAGE,
+    LABEL_COMPONENT, LABEL_COMPOSE, Target,
 };
 use super::credentials::{Credentials, write_private};
 use super::spec::{ClusterSpec, DOCKER_OBJECT_STORE_HOST};
-use super::state::{OBJECT_STORE, POSTGRES};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,7 +25,8 @@ use std::path::Path;
 pub const COMPOSE_FILE: &str = "compose/docker-compose.cluster.yml";
 /// Where the documented example of its `.env` is checked in.
 pub const ENV_EXAMPLE_FILE: &str = "compose/.env.example";
-/// The compose project name.
+/// The compose project name. Given on the command line (`-p`), not in the file: docker-compose
+/// v1, the only compose Debian 12 ships, rejects a top-level `name:`.
 pub const PROJECT: &str = "restate-classify";
 /// The network every service joins.
 pub const NETWORK: &str = "cluster";
@@ -47,8 +49,6 @@ pub enum ComposeError {
 /// A compose document (the subset we use).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComposeFile {
-    /// Project name.
-    pub name: String,
     /// Services by name.
     pub services: BTreeMap<String, Service>,
     /// Networks by name.
@@ -263,7 +263,6 @@ pub fn document(spec: &ClusterSpec) -> ComposeFile {
     }
     services.insert(MINIO_INIT.into(), minio_init(spec, &containers));
     ComposeFile {
-        name: PROJECT.into(),
         services,
         networks: BTreeMap::from([(
             NETWORK.to_string(),
@@ -280,7 +279,7 @@ fn minio_init(spec: &ClusterSpec, containers: &[ContainerSpec]) -> Service {
     let store = containers.iter().find(|c| c.component == OBJECT_STORE);
     let env = store.map(|c| c.env.clone()).unwrap_or_default();
     Service {
-        image: MINIO_IMAGE.into(),
+        image: store.map(|c| c.image.clone()).unwrap_or_default(),
         entrypoint: vec!["/bin/sh".into(), "-c".into()],
         command: vec![format!(
             "mc alias set cluster http://{DOCKER_OBJECT_STORE_HOST}:{} \"$${ENV_MINIO_USER}\" \"$${ENV_MINIO_PASSWORD}\" && mc mb --ignore-existing cluster/{}",
@@ -305,7 +304,9 @@ pub fn render(spec: &ClusterSpec) -> String {
          #   cargo run -q -- compose > {COMPOSE_FILE}\n\
          # Secrets come from compose/.env (see .env.example):\n\
          #   restate-classify compose --env-file compose/.env   # this cluster's generated credentials\n\
-         #   docker compose -f {COMPOSE_FILE} up -d\n",
+         #   docker compose -p {PROJECT} -f {COMPOSE_FILE} up -d   (or docker-compose, v1)\n\
+         # Images default to the pinned upstream ones; the same variables as for --runtime docker\n\
+         # replace them ({ENV_RESTATE_IMAGE}, {ENV_OBJECT_STORE_IMAGE}, {ENV_POSTGRES_IMAGE}).\n",
         spec.nodes.len(),
         spec.port_offset
     );
@@ -404,7 +405,6 @@ mod tests {
                 "restate-3"
             ]
         );
-        assert_eq!(doc.name, "restate-classify");
         assert_eq!(parsed(5).services.len(), 8);
         let volumes: Vec<_> = doc.volumes.keys().map(String::as_str).collect();
         assert_eq!(

@@ -6,6 +6,7 @@
 //! Every container listens on the spec's own port numbers and publishes them 1:1 on the spec's
 //! bind host (127.0.0.1), so a port means the same thing inside and outside a container.
 
+use super::component::{OBJECT_STORE, POSTGRES};
 use super::credentials::Credentials;
 use super::object_store::S3Target;
 use super::restate_config;
@@ -13,7 +14,6 @@ use super::spec::{
     ClusterSpec, DOCKER_OBJECT_STORE_HOST, DOCKER_POSTGRES_HOST, DOCKER_RESTATE_BASE_DIR, NodeSpec,
     Runtime,
 };
-use super::state::{OBJECT_STORE, POSTGRES};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkingConfig,
     PortBinding,
@@ -23,12 +23,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// Restate, pinned to the version the cluster is built and tested against.
-pub const RESTATE_IMAGE: &str = "docker.restate.dev/restatedev/restate:1.7.12";
-/// MinIO (S3 with conditional PUT), pinned by release tag.
-pub const MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-04-22T22-12-26Z";
-/// PostgreSQL 16 with TimescaleDB, pinned.
-pub const POSTGRES_IMAGE: &str = "timescale/timescaledb:2.17.2-pg16";
+pub use super::spec::{MINIO_IMAGE, POSTGRES_IMAGE, RESTATE_IMAGE};
 
 /// Label naming the cluster an object belongs to; the docker runtime acts only on objects that
 /// carry it with its cluster's name.
@@ -62,6 +57,13 @@ pub const POSTGRES_SETTINGS: [&str; 3] = [
 
 /// TimescaleDB phones home unless told not to (like `disable-telemetry` for Restate).
 pub const TIMESCALEDB_NO_TELEMETRY: &str = "timescaledb.telemetry_level=off";
+
+/// Variable (for the binary and for compose) replacing the Restate image.
+pub const ENV_RESTATE_IMAGE: &str = "RESTATE_CLASSIFY_RESTATE_IMAGE";
+/// Variable replacing the object store image.
+pub const ENV_OBJECT_STORE_IMAGE: &str = "RESTATE_CLASSIFY_OBJECT_STORE_IMAGE";
+/// Variable replacing the PostgreSQL image.
+pub const ENV_POSTGRES_IMAGE: &str = "RESTATE_CLASSIFY_POSTGRES_IMAGE";
 
 /// Compose variable holding the S3 access key (MinIO's root user).
 pub const ENV_MINIO_USER: &str = "MINIO_ROOT_USER";
@@ -107,6 +109,15 @@ impl Target<'_> {
         match self {
             Target::Engine { creds, .. } => creds.postgres_password.clone(),
             Target::Compose => required_var(ENV_POSTGRES_PASSWORD),
+        }
+    }
+
+    /// The image: the spec's natively, `${VAR:-image}` in compose so the same variable that
+    /// replaces it for `--runtime docker` replaces it for compose.
+    fn image(&self, var: &str, image: &str) -> String {
+        match self {
+            Target::Engine { .. } => image.into(),
+            Target::Compose => format!("${{{var}:-{image}}}"),
         }
     }
 
@@ -248,7 +259,8 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn base(&self, component: &str, image: &str) -> ContainerSpec {
+    fn base(&self, component: &str, (var, image): (&str, &str)) -> ContainerSpec {
+        let image = self.target.image(var, image);
         let host = hostname(component).to_string();
         let (name, network, labels) = match self.target {
             Target::Engine { .. } => (
@@ -272,7 +284,7 @@ impl Builder<'_> {
             component: component.into(),
             name,
             hostname: host,
-            image: image.into(),
+            image,
             command: Vec::new(),
             env: BTreeMap::new(),
             ports: Vec::new(),
@@ -309,7 +321,10 @@ impl Builder<'_> {
 
     fn object_store(&self) -> ContainerSpec {
         let o = &self.spec.object_store;
-        let mut c = self.base(OBJECT_STORE, MINIO_IMAGE);
+        let mut c = self.base(
+            OBJECT_STORE,
+            (ENV_OBJECT_STORE_IMAGE, &self.spec.images.object_store),
+        );
         c.command = vec![
             "server".into(),
             MINIO_DATA_DIR.into(),
@@ -332,7 +347,7 @@ impl Builder<'_> {
 
     fn postgres(&self) -> ContainerSpec {
         let db = &self.spec.database;
-        let mut c = self.base(POSTGRES, POSTGRES_IMAGE);
+        let mut c = self.base(POSTGRES, (ENV_POSTGRES_IMAGE, &self.spec.images.postgres));
         c.command = std::iter::once("postgres".to_string())
             .chain(
                 POSTGRES_SETTINGS
@@ -357,7 +372,7 @@ impl Builder<'_> {
     }
 
     fn node(&self, node: &NodeSpec) -> ContainerSpec {
-        let mut c = self.base(&node.name, RESTATE_IMAGE);
+        let mut c = self.base(&node.name, (ENV_RESTATE_IMAGE, &self.spec.images.restate));
         let s3 = S3Target {
             endpoint: self.spec.s3_endpoint_for_nodes(),
             bucket: self.spec.object_store.bucket.clone(),
@@ -668,6 +683,26 @@ mod tests {
     }
 
     #[test]
+    fn overridden_images_are_run_and_compose_takes_the_same_variables() {
+        let mut s = spec(2);
+        s.images.restate = "local/restate:x".into();
+        let cs = engine(&s, &Credentials::generate());
+        let by = |component: &str| cs.iter().find(|c| c.component == component).unwrap();
+        assert_eq!(by("restate-1").image, "local/restate:x");
+        assert_eq!(by("restate-2").image, "local/restate:x");
+        assert_eq!(by("postgres").image, POSTGRES_IMAGE);
+        let compose = cluster_containers(&spec(2), Target::Compose);
+        assert_eq!(
+            compose[0].image,
+            format!("${{{ENV_OBJECT_STORE_IMAGE}:-{MINIO_IMAGE}}}")
+        );
+        assert_eq!(
+            compose[2].image,
+            format!("${{{ENV_RESTATE_IMAGE}:-{RESTATE_IMAGE}}}")
+        );
+    }
+
+    #[test]
     fn images_are_pinned() {
         for image in [RESTATE_IMAGE, MINIO_IMAGE, POSTGRES_IMAGE] {
             let (_, tag) = image.rsplit_once(':').expect("a tag");
@@ -762,7 +797,8 @@ mod tests {
     #[test]
     fn postgres_runs_with_the_native_server_settings() {
         let s = spec(1);
-        let native = crate::cluster::postgres::launch(&s, Path::new("/bin"), "/x.log".into());
+        let native =
+            crate::cluster::native::postgres::launch(&s, Path::new("/bin"), "/x.log".into());
         for setting in POSTGRES_SETTINGS {
             assert!(native.args.iter().any(|a| a == setting), "{setting}");
         }

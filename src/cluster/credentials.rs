@@ -87,6 +87,14 @@ impl Credentials {
         }
     }
 
+    /// Saves these credentials at `path` (mode 0600) unless a file is there already.
+    pub fn save_if_missing(&self, path: &Path) -> Result<(), CredentialsError> {
+        if path.exists() {
+            return Ok(());
+        }
+        self.save(path)
+    }
+
     /// Loads the credentials at `path` if the file exists.
     pub fn load(path: &Path) -> Result<Option<Self>, CredentialsError> {
         let io = |source| CredentialsError::Io {

@@ -5,7 +5,7 @@
 use super::spec::ClusterSpec;
 use crate::restate::admin::AdminClient;
 use crate::restate::ingress::IngressClient;
-use crate::service::readiness;
+use crate::restate::probe;
 use std::path::Path;
 use std::time::Duration;
 use tokio::process::Command;
@@ -165,7 +165,7 @@ pub async fn probe_invocation(
 ) -> Result<(), ProbeError> {
     let nonce = crate::cluster::credentials::random_token(16);
     let got: String = ingress
-        .call(readiness::SERVICE, readiness::HANDLER, &nonce, timeout)
+        .call(probe::SERVICE, probe::HANDLER, &nonce, timeout)
         .await
         .map_err(|source| ProbeError::Invocation {
             ingress: ingress.base().into(),
@@ -235,16 +235,62 @@ pub async fn register_through_any(
     }
 }
 
-/// Whether every admin API lists all of `services`; returns the admins that do not.
+/// The admin APIs that answer but do not list all of `services` yet. An admin that does not
+/// answer is skipped: its node learns the registration from the cluster when it rejoins.
 pub async fn admins_missing_services(admins: &[AdminClient], services: &[String]) -> Vec<String> {
     let mut missing = Vec::new();
     for a in admins {
+        if !a.healthy().await {
+            tracing::warn!(admin = %a.base(), "admin API not answering; it will learn the registration when it rejoins");
+            continue;
+        }
         match a.services().await {
             Ok(have) if services.iter().all(|s| have.contains(s)) => {}
             _ => missing.push(a.base().to_string()),
         }
     }
     missing
+}
+
+/// Why a registration did not complete.
+#[derive(Debug)]
+pub enum RegisterError {
+    /// No admin API accepted the deployment.
+    Refused(Refusal),
+    /// Accepted, but these admin APIs do not list its services yet.
+    NotListed(Vec<String>),
+}
+
+/// Registers `uri` (with `force`) through the first admin API that accepts it, then waits until
+/// every admin API that answers lists its services; returns them.
+pub async fn register(
+    admins: &[AdminClient],
+    uri: &str,
+    deadline: std::time::Instant,
+) -> Result<Vec<String>, RegisterError> {
+    const PAUSE: Duration = Duration::from_millis(250);
+    let services = register_through_any(admins, uri, deadline, PAUSE)
+        .await
+        .map_err(RegisterError::Refused)?;
+    loop {
+        let missing = admins_missing_services(admins, &services).await;
+        if missing.is_empty() {
+            return Ok(services);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(RegisterError::NotListed(missing));
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
+impl std::fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegisterError::Refused(r) => write!(f, "{} refused it: {}", r.admin, r.source),
+            RegisterError::NotListed(m) => write!(f, "not listed by {}", m.join(", ")),
+        }
+    }
 }
 
 #[cfg(test)]

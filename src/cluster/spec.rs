@@ -44,6 +44,13 @@ pub const DOCKER_RESTATE_BASE_DIR: &str = "/restate-data";
 /// `bind_host`) make it reachable from the host.
 pub const DOCKER_CONTAINER_BIND: &str = "0.0.0.0";
 
+/// Restate, pinned to the version the cluster is built and tested against.
+pub const RESTATE_IMAGE: &str = "docker.restate.dev/restatedev/restate:1.7.12";
+/// MinIO (S3 with conditional PUT), pinned by release tag.
+pub const MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-04-22T22-12-26Z";
+/// PostgreSQL 16 with TimescaleDB, pinned.
+pub const POSTGRES_IMAGE: &str = "timescale/timescaledb:2.17.2-pg16";
+
 /// Errors in a cluster description.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpecError {
@@ -69,25 +76,91 @@ pub enum SpecError {
         "cluster name {0:?} is invalid: use 1-40 characters from a-z, 0-9 and '-', starting with a letter"
     )]
     Name(String),
-    /// `auto` reached the spec unresolved (it must become native or docker first).
-    #[error("a cluster description needs a concrete runtime (native or docker), not auto")]
-    UnresolvedRuntime,
     /// The handler bind address is not an IP address.
     #[error("--handler-bind {0:?} is not an IP address (e.g. 127.0.0.1 or 172.17.0.1)")]
     HandlerBind(String),
+    /// An image reference that no engine accepts.
+    #[error(
+        "{flag} {image:?} is not an image reference (expected e.g. registry/repository:tag, no spaces)"
+    )]
+    Image {
+        /// The flag it came from.
+        flag: &'static str,
+        /// The bad value.
+        image: String,
+    },
 }
 
-/// Which runtime runs the cluster.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// The images the docker runtime (and the compose file) runs. The defaults are the pinned
+/// upstream images; any can be replaced, e.g. by a mirror or by the local images that
+/// `scripts/build-images.sh` builds where no registry is reachable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Images {
+    /// Restate nodes (`--restate-image`).
+    pub restate: String,
+    /// The S3 object store, speaking MinIO's command line (`--object-store-image`).
+    pub object_store: String,
+    /// PostgreSQL with the docker-library entrypoint contract (`--postgres-image`).
+    pub postgres: String,
+}
+
+impl Default for Images {
+    fn default() -> Self {
+        Self {
+            restate: RESTATE_IMAGE.into(),
+            object_store: MINIO_IMAGE.into(),
+            postgres: POSTGRES_IMAGE.into(),
+        }
+    }
+}
+
+impl Images {
+    /// Each image with the flag that sets it.
+    pub fn named(&self) -> [(&'static str, &str); 3] {
+        [
+            ("--restate-image", &self.restate),
+            ("--object-store-image", &self.object_store),
+            ("--postgres-image", &self.postgres),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), SpecError> {
+        for (flag, image) in self.named() {
+            let ok = !image.is_empty()
+                && !image.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !image.starts_with(['-', ':', '/'])
+                && !image.ends_with([':', '/']);
+            if !ok {
+                return Err(SpecError::Image {
+                    flag,
+                    image: image.into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which runtime runs the cluster (resolved: see [`super::settings::RuntimeChoice`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Runtime {
-    /// Child processes on this machine (the default).
+    /// Child processes on this machine.
     #[default]
     Native,
     /// Containers through the Docker API.
     Docker,
-    /// Docker when a Docker API answers, else native.
-    Auto,
+}
+
+impl Runtime {
+    /// The runtime's name as users type it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Native => "native",
+            Runtime::Docker => "docker",
+        }
+    }
 }
 
 /// One Restate node.
@@ -165,7 +238,7 @@ pub struct ClusterSpec {
     pub replication: u8,
     /// The offset applied to every seed port.
     pub port_offset: u32,
-    /// The runtime this description is for (never `auto`). It decides what services bind inside
+    /// The runtime this description is for. It decides what services bind inside
     /// their runtime and how they address each other; ports are the same in both.
     #[serde(default)]
     pub runtime: Runtime,
@@ -173,6 +246,9 @@ pub struct ClusterSpec {
     /// the docker runtime fills in the engine's host-gateway address so containers reach it.
     #[serde(default)]
     pub handler_bind: Option<String>,
+    /// Container images (docker runtime and compose only).
+    #[serde(default)]
+    pub images: Images,
 }
 
 /// What a cluster description is built from (flags and config).
@@ -188,10 +264,12 @@ pub struct SpecOptions {
     pub port_offset: u32,
     /// Partitions to provision.
     pub partitions: u16,
-    /// The runtime (native or docker; `auto` must be resolved before).
+    /// The runtime.
     pub runtime: Runtime,
     /// Explicit bind address of the handler server (`--handler-bind`).
     pub handler_bind: Option<String>,
+    /// Container images.
+    pub images: Images,
 }
 
 impl Default for SpecOptions {
@@ -204,6 +282,7 @@ impl Default for SpecOptions {
             partitions: 24,
             runtime: Runtime::Native,
             handler_bind: None,
+            images: Images::default(),
         }
     }
 }
@@ -226,14 +305,12 @@ impl ClusterSpec {
     /// Builds the description; validates the name, node count and every port.
     pub fn new(opts: &SpecOptions) -> Result<Self, SpecError> {
         validate_name(&opts.name)?;
-        if opts.runtime == Runtime::Auto {
-            return Err(SpecError::UnresolvedRuntime);
-        }
         if let Some(h) = &opts.handler_bind
             && h.parse::<std::net::IpAddr>().is_err()
         {
             return Err(SpecError::HandlerBind(h.clone()));
         }
+        opts.images.validate()?;
         if opts.nodes == 0 || opts.nodes > MAX_NODES {
             return Err(SpecError::NodeCount(opts.nodes));
         }
@@ -297,6 +374,7 @@ impl ClusterSpec {
             port_offset: off,
             runtime: opts.runtime,
             handler_bind: opts.handler_bind.clone(),
+            images: opts.images.clone(),
         })
     }
 
@@ -387,7 +465,7 @@ impl ClusterSpec {
     pub fn handler_host(&self) -> &str {
         match self.runtime {
             Runtime::Docker => DOCKER_HOST_ALIAS,
-            _ => &self.bind_host,
+            Runtime::Native => &self.bind_host,
         }
     }
 
@@ -405,7 +483,7 @@ impl ClusterSpec {
     pub fn node_bind_host(&self) -> &str {
         match self.runtime {
             Runtime::Docker => DOCKER_CONTAINER_BIND,
-            _ => &self.bind_host,
+            Runtime::Native => &self.bind_host,
         }
     }
 
@@ -414,7 +492,7 @@ impl ClusterSpec {
     pub fn advertised_node_url(&self, node: &NodeSpec) -> String {
         match self.runtime {
             Runtime::Docker => format!("http://{}:{}", node.name, node.node_port),
-            _ => self.url(node.node_port),
+            Runtime::Native => self.url(node.node_port),
         }
     }
 
@@ -433,7 +511,7 @@ impl ClusterSpec {
                 "http://{DOCKER_OBJECT_STORE_HOST}:{}",
                 self.object_store.s3_port
             ),
-            _ => self.s3_endpoint(),
+            Runtime::Native => self.s3_endpoint(),
         }
     }
 
@@ -442,34 +520,10 @@ impl ClusterSpec {
     pub fn restate_base_dir(&self) -> PathBuf {
         match self.runtime {
             Runtime::Docker => PathBuf::from(DOCKER_RESTATE_BASE_DIR),
-            _ => {
+            Runtime::Native => {
                 let base = self.dirs().restate_base();
                 std::path::absolute(&base).unwrap_or(base)
             }
-        }
-    }
-
-    /// Names of all components: object store, database, nodes.
-    pub fn component_names(&self) -> Vec<String> {
-        let mut v = vec![
-            super::state::OBJECT_STORE.to_string(),
-            super::state::POSTGRES.to_string(),
-        ];
-        v.extend(self.nodes.iter().map(|n| n.name.clone()));
-        v
-    }
-
-    /// Resolves a user-given component name (`restate-2`, `2`, `n2`, `s3`, `minio`, `db`, …) to
-    /// its canonical name.
-    pub fn component(&self, name: &str) -> Option<String> {
-        match name {
-            "object-store" | "s3" | "seaweedfs" | "weed" | "minio" => {
-                Some(super::state::OBJECT_STORE.to_string())
-            }
-            "postgres" | "postgresql" | "db" | "database" | "timescaledb" => {
-                Some(super::state::POSTGRES.to_string())
-            }
-            other => self.node(other).map(|n| n.name.clone()),
         }
     }
 
@@ -732,12 +786,7 @@ mod tests {
     }
 
     #[test]
-    fn auto_and_bad_handler_bind_are_rejected() {
-        let auto = ClusterSpec::new(&SpecOptions {
-            runtime: Runtime::Auto,
-            ..SpecOptions::default()
-        });
-        assert_eq!(auto.unwrap_err(), SpecError::UnresolvedRuntime);
+    fn bad_handler_bind_is_rejected() {
         let bad = ClusterSpec::new(&SpecOptions {
             handler_bind: Some("docker0".into()),
             ..SpecOptions::default()
@@ -750,15 +799,6 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ok.handler_bind_host(), "172.17.0.1");
-    }
-
-    #[test]
-    fn component_names_resolve_in_both_runtimes() {
-        let s = docker(3, 0);
-        assert_eq!(s.component("minio").as_deref(), Some("object-store"));
-        assert_eq!(s.component("db").as_deref(), Some("postgres"));
-        assert_eq!(s.component("n2").as_deref(), Some("restate-2"));
-        assert_eq!(s.component("restate-9"), None);
     }
 
     #[test]

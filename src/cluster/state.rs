@@ -84,8 +84,3 @@ impl ClusterState {
         })
     }
 }
-
-/// Component name of the object store.
-pub const OBJECT_STORE: &str = "object-store";
-/// Component name of PostgreSQL.
-pub const POSTGRES: &str = "postgres";

@@ -132,3 +132,22 @@ pub struct StartReport {
     /// Components that were already running.
     pub already_running: Vec<String>,
 }
+
+impl StartReport {
+    /// What was already up, for the user (`None` when everything was started now).
+    pub fn describe(&self) -> Option<String> {
+        if self.started.is_empty() {
+            Some(format!(
+                "everything was already up and is ready: {}",
+                self.already_running.join(", ")
+            ))
+        } else if !self.already_running.is_empty() {
+            Some(format!(
+                "already running: {}",
+                self.already_running.join(", ")
+            ))
+        } else {
+            None
+        }
+    }
+}

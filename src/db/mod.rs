@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod pool;
 pub mod results;
 pub mod runs;
+pub mod server;
 pub mod sources;
 pub mod target;
 pub mod writer;

@@ -120,87 +120,156 @@ impl PriceTable {
     }
 }
 
-/// `llm.openai`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct OpenAiSection {
-    /// Base URL up to `/v1`.
-    pub base_url: Option<String>,
-    /// Default model for stages answered by this provider.
-    pub model: Option<String>,
-    /// Environment variable holding the key (default `OPENAI_API_KEY`).
-    pub api_key_env: Option<String>,
-    /// `bearer` or `api-key` (Azure).
-    pub auth: Option<OpenAiAuth>,
-    /// `api-version` query parameter (Azure's dated APIs).
-    pub api_version: Option<String>,
-    /// `max-tokens` or `max-completion-tokens`.
-    pub max_tokens_param: Option<MaxTokensParam>,
+settings_section! {
+    /// `llm.openai`.
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+    #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct OpenAiSection {
+        /// Base URL up to `/v1`.
+        pub base_url: Option<String>,
+        /// Default model for stages answered by this provider.
+        pub model: Option<String>,
+        /// Environment variable holding the key (default `OPENAI_API_KEY`).
+        pub api_key_env: Option<String>,
+        /// `bearer` or `api-key` (Azure).
+        pub auth: Option<OpenAiAuth>,
+        /// `api-version` query parameter (Azure's dated APIs).
+        pub api_version: Option<String>,
+        /// `max-tokens` or `max-completion-tokens`.
+        pub max_tokens_param: Option<MaxTokensParam>,
+    }
 }
 
-/// `llm.anthropic`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AnthropicSection {
-    /// Base URL (without `/v1`).
-    pub base_url: Option<String>,
-    /// Default model for stages answered by this provider.
-    pub model: Option<String>,
-    /// Environment variable holding the key (default `ANTHROPIC_API_KEY`).
-    pub api_key_env: Option<String>,
-    /// `anthropic-version` header (default 2023-06-01).
-    pub version: Option<String>,
+settings_section! {
+    /// `llm.anthropic`.
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+    #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct AnthropicSection {
+        /// Base URL (without `/v1`).
+        pub base_url: Option<String>,
+        /// Default model for stages answered by this provider.
+        pub model: Option<String>,
+        /// Environment variable holding the key (default `ANTHROPIC_API_KEY`).
+        pub api_key_env: Option<String>,
+        /// `anthropic-version` header (default 2023-06-01).
+        pub version: Option<String>,
+    }
 }
 
-/// `llm.stages.<stage>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct StageSection {
-    /// Provider for this stage.
-    pub provider: Option<ProviderKind>,
-    /// Model for this stage.
-    pub model: Option<String>,
+settings_section! {
+    /// `llm.stages.<stage>`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+    #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct StageSection {
+        /// Provider for this stage.
+        pub provider: Option<ProviderKind>,
+        /// Model for this stage.
+        pub model: Option<String>,
+    }
 }
 
-/// The `llm:` section of the YAML file.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct LlmSection {
-    /// Provider of every LLM-capable stage without its own (default `rules`).
-    pub provider: Option<ProviderKind>,
-    /// Model of every LLM stage without its own.
-    pub model: Option<String>,
-    /// Requests per minute for the whole process (0 = unlimited).
-    pub rpm: Option<u32>,
-    /// Tokens per minute for the whole process (0 = unlimited).
-    pub tpm: Option<u32>,
-    /// Most LLM calls in flight.
-    pub concurrency: Option<usize>,
-    /// Fraction of the budgets to use (0.5–1.0, default 0.97).
-    pub headroom: Option<f64>,
-    /// Timeout of one HTTP call, seconds.
-    pub timeout_s: Option<f64>,
-    /// Attempts per answer on 429s, 5xx, timeouts and transport errors.
-    pub max_attempts: Option<u32>,
-    /// Invalid answers tolerated per answer before the rules engine stands in.
-    pub max_invalid: Option<u32>,
-    /// Most output tokens per answer.
-    pub max_output_tokens: Option<u32>,
-    /// Use the answer cache (default true).
-    pub cache: Option<bool>,
-    /// Longest a call should queue for budget, seconds (the admission window shrinks to keep
-    /// it; well under Restate's inactivity timeout).
-    pub max_wait_s: Option<f64>,
-    /// OpenAI-compatible endpoint.
-    pub openai: OpenAiSection,
-    /// Anthropic endpoint.
-    pub anthropic: AnthropicSection,
-    /// Per-stage provider and model (keys: `time-inference`, `family-assignment`, …).
-    pub stages: BTreeMap<String, StageSection>,
-    /// Prices per model, USD per 1M tokens (merged over the built-in table).
-    pub prices: BTreeMap<String, Price>,
-    /// What a stage does when the LLM cannot give a valid answer (default `rules`).
-    pub on_failure: Option<OnLlmFailure>,
+/// `--no-cache` (or `RESTATE_CLASSIFY_NO_CACHE=1`) as the `cache` setting: `Some(false)`.
+fn parse_no_cache(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "" | "1" | "true" | "yes" | "on" => Ok(false),
+        "0" | "false" | "no" | "off" => Ok(true),
+        other => Err(format!("expected true or false, not {other:?}")),
+    }
+}
+
+settings_section! {
+    /// The `llm:` section and the LLM flags of the commands that classify (`classify`,
+    /// `all-in-one`, `eval`, `bench`, `serve`). API keys only come from the environment
+    /// (OPENAI_API_KEY, ANTHROPIC_API_KEY, or the variable `api-key-env` names).
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize, clap::Args)]
+    #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct LlmSettings {
+        /// Who answers the LLM-capable stages (normalization is always rules; default rules).
+        #[arg(long, env = "RESTATE_CLASSIFY_PROVIDER", value_enum)]
+        pub provider: Option<ProviderKind>,
+        /// Model for every LLM stage (default gpt-4o-mini / claude-3-5-haiku-latest).
+        #[arg(long, env = "RESTATE_CLASSIFY_MODEL")]
+        pub model: Option<String>,
+        /// Endpoint of the provider in use: an OpenAI-compatible base URL up to /v1 (Azure,
+        /// Ollama, vLLM, LM Studio, OpenRouter, llama.cpp, llm-sim), or Anthropic's base URL.
+        #[arg(long = "llm-base-url", env = "RESTATE_CLASSIFY_LLM_BASE_URL", value_name = "URL")]
+        pub base_url: Option<String>,
+        /// Requests per minute for the whole process, all stages and nodes together (0:
+        /// unlimited; default 900).
+        #[arg(long, env = "RESTATE_CLASSIFY_RPM", value_name = "N")]
+        pub rpm: Option<u32>,
+        /// Tokens per minute (0: unlimited; default 1000000).
+        #[arg(long, env = "RESTATE_CLASSIFY_TPM", value_name = "N")]
+        pub tpm: Option<u32>,
+        /// Most LLM calls in flight (default 64).
+        #[arg(long = "llm-concurrency", env = "RESTATE_CLASSIFY_LLM_CONCURRENCY", value_name = "N")]
+        pub concurrency: Option<usize>,
+        /// Fraction of the budgets to use (0.5–1.0, default 0.97).
+        #[arg(skip)]
+        pub headroom: Option<f64>,
+        /// Timeout of one HTTP call to the provider, seconds (default 60; a slow local server
+        /// needs minutes).
+        #[arg(long = "llm-timeout-s", env = "RESTATE_CLASSIFY_LLM_TIMEOUT_S", value_name = "SECS")]
+        pub timeout_s: Option<f64>,
+        /// Attempts per answer on 429s, 5xx, timeouts and transport errors.
+        #[arg(skip)]
+        pub max_attempts: Option<u32>,
+        /// Invalid answers tolerated per answer before the rules engine stands in.
+        #[arg(skip)]
+        pub max_invalid: Option<u32>,
+        /// Most output tokens per answer.
+        #[arg(skip)]
+        pub max_output_tokens: Option<u32>,
+        /// Use the answer cache (default true). `--no-cache` asks the provider even when the
+        /// same prompt was answered before (in this run or earlier).
+        #[arg(
+            long = "no-cache",
+            env = "RESTATE_CLASSIFY_NO_CACHE",
+            num_args = 0..=1,
+            default_missing_value = "true",
+            value_parser = parse_no_cache,
+            value_name = "BOOL"
+        )]
+        pub cache: Option<bool>,
+        /// Longest a call should queue for budget, seconds (the admission window shrinks to
+        /// keep it; well under Restate's inactivity timeout).
+        #[arg(skip)]
+        pub max_wait_s: Option<f64>,
+        /// OpenAI-compatible endpoint.
+        #[arg(skip)]
+        pub openai: OpenAiSection,
+        /// Anthropic endpoint.
+        #[arg(skip)]
+        pub anthropic: AnthropicSection,
+        /// Per-stage provider and model (keys: `time-inference`, `family-assignment`, …).
+        #[arg(skip)]
+        pub stages: BTreeMap<String, StageSection>,
+        /// Prices per model, USD per 1M tokens (merged over the built-in table).
+        #[arg(skip)]
+        pub prices: BTreeMap<String, Price>,
+        /// When the LLM cannot answer a stage (retries spent, only invalid answers): `rules`
+        /// lets the rules engine answer (recorded as a fallback); `fail` stores the indicator as
+        /// failed with the reason, for `classify --retry-failed` later.
+        #[arg(long = "on-llm-failure", env = "RESTATE_CLASSIFY_ON_LLM_FAILURE", value_enum, value_name = "POLICY")]
+        pub on_failure: Option<OnLlmFailure>,
+    }
+}
+
+impl LlmSettings {
+    /// Flags over the file: as [`LlmSettings::over`], and a provider or model given as a flag
+    /// is every stage's, the file's per-stage choices included (`--provider openai` means all
+    /// LLM-capable stages).
+    pub fn flags_over(self, mut file: Self) -> Self {
+        for stage in file.stages.values_mut() {
+            if self.provider.is_some() {
+                stage.provider = None;
+            }
+            if self.model.is_some() {
+                stage.model = None;
+            }
+        }
+        self.over(file)
+    }
 }
 
 /// What a stage does when the LLM gives up (retries spent, or only invalid answers).
@@ -212,27 +281,6 @@ pub enum OnLlmFailure {
     Rules,
     /// The indicator is stored as `failed` with the reason; `classify --retry-failed` retries it.
     Fail,
-}
-
-/// Overrides from flags and `RESTATE_CLASSIFY_*` variables (see `cli::llm_args::LlmArgs`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LlmOverrides {
-    /// `--provider`: every LLM-capable stage.
-    pub provider: Option<ProviderKind>,
-    /// `--model`: every LLM stage.
-    pub model: Option<String>,
-    /// `--llm-base-url`: the endpoint of the `--provider` (or `llm.provider`) in use.
-    pub base_url: Option<String>,
-    /// `--rpm`.
-    pub rpm: Option<u32>,
-    /// `--tpm`.
-    pub tpm: Option<u32>,
-    /// `--llm-concurrency`.
-    pub concurrency: Option<usize>,
-    /// `--no-cache`.
-    pub no_cache: bool,
-    /// `--on-llm-failure`.
-    pub on_failure: Option<OnLlmFailure>,
 }
 
 /// Retries of one answer.
@@ -358,21 +406,18 @@ fn check_url(field: &'static str, url: &str) -> Result<String, LlmConfigError> {
 impl LlmConfig {
     /// Everything answered by the rules engine.
     pub fn rules_only() -> Self {
-        Self::resolve(&LlmSection::default(), &LlmOverrides::default(), &|_| None)
+        Self::resolve(&LlmSettings::default(), &|_| None)
             .unwrap_or_else(|_| unreachable!("the defaults are valid"))
     }
 
-    /// Layers `over` (flags/env) over `file` over defaults; `env` looks up API keys and the
-    /// conventional `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` (used below the YAML value).
+    /// `s` (flags over the file, already merged) over defaults; `env` looks up API keys and
+    /// the conventional `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` (used below the YAML value).
     pub fn resolve(
-        file: &LlmSection,
-        over: &LlmOverrides,
+        s: &LlmSettings,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, LlmConfigError> {
-        let default_provider = over
-            .provider
-            .or(file.provider)
-            .unwrap_or(ProviderKind::Rules);
+        let file = s;
+        let default_provider = s.provider.unwrap_or(ProviderKind::Rules);
 
         // Endpoints.
         let url_override = |kind: ProviderKind| {
@@ -381,7 +426,7 @@ impl LlmConfig {
             } else {
                 default_provider
             };
-            over.base_url.clone().filter(|_| target == kind)
+            s.base_url.clone().filter(|_| target == kind)
         };
         let openai_base = url_override(ProviderKind::Openai)
             .or_else(|| file.openai.base_url.clone())
@@ -437,10 +482,8 @@ impl LlmConfig {
         let mut stages = BTreeMap::new();
         for stage in LLM_STAGES {
             let section = stage_section(stage);
-            let provider = over
-                .provider
-                .or(section.provider)
-                .unwrap_or(default_provider);
+            // `--provider` (or `llm.provider`) is the default; a stage's own setting wins.
+            let provider = section.provider.unwrap_or(default_provider);
             let provider_model = match provider {
                 ProviderKind::Rules => continue,
                 ProviderKind::Openai => file
@@ -454,10 +497,8 @@ impl LlmConfig {
                     .clone()
                     .unwrap_or_else(|| ANTHROPIC_MODEL.into()),
             };
-            let model = over
+            let model = section
                 .model
-                .clone()
-                .or(section.model)
                 .or_else(|| file.model.clone())
                 .unwrap_or(provider_model);
             stages.insert(stage, StageRoute { provider, model });
@@ -491,7 +532,7 @@ impl LlmConfig {
                 reason: "must be between 0.5 and 1.0".into(),
             });
         }
-        let concurrency = over.concurrency.or(file.concurrency).unwrap_or(64);
+        let concurrency = file.concurrency.unwrap_or(64);
         if concurrency == 0 {
             return Err(LlmConfigError::Invalid {
                 field: "concurrency",
@@ -536,17 +577,17 @@ impl LlmConfig {
                 timeout,
             },
             limiter: LimiterConfig {
-                rpm: nonzero(over.rpm.or(file.rpm).unwrap_or(900)),
-                tpm: nonzero(over.tpm.or(file.tpm).unwrap_or(1_000_000)),
+                rpm: nonzero(file.rpm.unwrap_or(900)),
+                tpm: nonzero(file.tpm.unwrap_or(1_000_000)),
                 concurrency,
                 headroom,
             },
             retry,
             max_output_tokens: file.max_output_tokens.unwrap_or(1024).max(16),
-            cache: !over.no_cache && file.cache.unwrap_or(true),
+            cache: file.cache.unwrap_or(true),
             max_wait: Duration::from_secs_f64(max_wait_s),
             prices,
-            on_failure: over.on_failure.or(file.on_failure).unwrap_or_default(),
+            on_failure: file.on_failure.unwrap_or_default(),
         })
     }
 
@@ -557,16 +598,13 @@ impl LlmConfig {
         base_url: &str,
         model: &str,
     ) -> Result<Self, LlmConfigError> {
-        let mut file = LlmSection {
+        let settings = LlmSettings {
             provider: Some(provider),
             model: Some(model.to_string()),
+            base_url: Some(base_url.to_string()),
             ..Default::default()
         };
-        match provider {
-            ProviderKind::Anthropic => file.anthropic.base_url = Some(base_url.to_string()),
-            _ => file.openai.base_url = Some(base_url.to_string()),
-        }
-        Self::resolve(&file, &LlmOverrides::default(), &|_| None)
+        Self::resolve(&settings, &|_| None)
     }
 
     /// Whether any stage uses an LLM.
@@ -580,7 +618,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn yaml(text: &str) -> LlmSection {
+    fn yaml(text: &str) -> LlmSettings {
         crate::config::FileConfig::parse(text, Path::new("t.yaml"))
             .unwrap()
             .llm
@@ -603,12 +641,7 @@ mod tests {
         let file = yaml(
             "llm:\n  provider: openai\n  openai:\n    base-url: http://127.0.0.1:1/v1\n  stages:\n    family-assignment:\n      provider: anthropic\n      model: claude-x\n    boolean_review:\n      provider: rules\n  rpm: 100\n",
         );
-        let c = LlmConfig::resolve(
-            &file,
-            &LlmOverrides::default(),
-            &env_with("ANTHROPIC_API_KEY", "k"),
-        )
-        .unwrap();
+        let c = LlmConfig::resolve(&file, &env_with("ANTHROPIC_API_KEY", "k")).unwrap();
         assert_eq!(
             c.stages[&StageName::FamilyAssignment],
             StageRoute {
@@ -621,14 +654,14 @@ mod tests {
         assert!(!c.stages.contains_key(&StageName::Normalization));
         assert_eq!(c.limiter.rpm, Some(100));
         // Flags win over the file, for every stage.
-        let over = LlmOverrides {
+        let over = LlmSettings {
             provider: Some(ProviderKind::Openai),
             model: Some("m".into()),
             rpm: Some(5),
-            no_cache: true,
+            cache: Some(false),
             ..Default::default()
         };
-        let c = LlmConfig::resolve(&file, &over, &|_| None).unwrap();
+        let c = LlmConfig::resolve(&over.flags_over(file), &|_| None).unwrap();
         assert!(
             c.stages
                 .values()
@@ -641,52 +674,37 @@ mod tests {
 
     #[test]
     fn hosted_providers_need_keys_local_servers_do_not() {
-        let over = LlmOverrides {
+        let over = LlmSettings {
             provider: Some(ProviderKind::Openai),
             ..Default::default()
         };
-        let err = LlmConfig::resolve(&LlmSection::default(), &over, &|_| None)
+        let err = LlmConfig::resolve(&over, &|_| None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("OPENAI_API_KEY"), "{err}");
-        let local = LlmOverrides {
+        let local = LlmSettings {
             base_url: Some("http://127.0.0.1:11434/v1".into()),
             ..over.clone()
         };
-        let c = LlmConfig::resolve(&LlmSection::default(), &local, &|_| None).unwrap();
+        let c = LlmConfig::resolve(&local, &|_| None).unwrap();
         assert_eq!(c.openai.base_url, "http://127.0.0.1:11434/v1");
         assert!(c.openai.api_key.is_none());
-        let c = LlmConfig::resolve(
-            &LlmSection::default(),
-            &over,
-            &env_with("OPENAI_API_KEY", "sk-x"),
-        )
-        .unwrap();
+        let c = LlmConfig::resolve(&over, &env_with("OPENAI_API_KEY", "sk-x")).unwrap();
         assert!(c.openai.api_key.is_some());
     }
 
     #[test]
     fn bad_settings_are_named() {
-        let e = LlmConfig::resolve(
-            &yaml("llm:\n  stages:\n    famly: {}\n"),
-            &LlmOverrides::default(),
-            &|_| None,
-        )
-        .unwrap_err();
+        let e =
+            LlmConfig::resolve(&yaml("llm:\n  stages:\n    famly: {}\n"), &|_| None).unwrap_err();
         assert!(e.to_string().contains("famly"));
         let e = LlmConfig::resolve(
             &yaml("llm:\n  stages:\n    normalization:\n      provider: openai\n"),
-            &LlmOverrides::default(),
             &|_| None,
         )
         .unwrap_err();
         assert!(matches!(e, LlmConfigError::NormalizationIsRules));
-        let e = LlmConfig::resolve(
-            &yaml("llm:\n  headroom: 2\n"),
-            &LlmOverrides::default(),
-            &|_| None,
-        )
-        .unwrap_err();
+        let e = LlmConfig::resolve(&yaml("llm:\n  headroom: 2\n"), &|_| None).unwrap_err();
         assert!(e.to_string().contains("headroom"));
         let e =
             crate::config::FileConfig::parse("llm:\n  rpn: 3\n", Path::new("t.yaml")).unwrap_err();

@@ -13,7 +13,6 @@ use super::provider::{CompletionRequest, Provider, ProviderError, Usage, http_cl
 use super::{Choice, LlmError, StageOutcome, anthropic, openai, tokens};
 use crate::db::results::Provenance;
 use crate::pipeline::stage::{LlmStage, Prompt, Stage, StageName};
-use crate::submit::progress::ExtraLines;
 use deadpool_postgres::Pool;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -372,7 +371,7 @@ impl Executor {
 
     /// Live progress lines: LLM calls/min and tokens/min against budget, 429s, errors, cache hit
     /// rate, queue.
-    pub fn budget_lines(&self) -> ExtraLines {
+    pub fn budget_lines(&self) -> Arc<dyn Fn() -> Vec<String> + Send + Sync> {
         let engine = self.engine.clone();
         Arc::new(move || {
             let Some(e) = &engine else { return Vec::new() };

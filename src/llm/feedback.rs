@@ -1,5 +1,5 @@
 //! The admission window the LLM budget can serve (Little's law), and the small loop that keeps
-//! the submitter's [`Admission`] window on it.
+//! a window (the submitter's admission window) on it.
 //!
 //! In-flight indicators L = λ·W: λ is how many indicators per second the budget can serve
 //! (budgeted upstream calls/s ÷ upstream calls per indicator, which the cache lowers), W how
@@ -11,7 +11,6 @@
 
 use super::limiter::Backlog;
 use super::meter::IndicatorProfile;
-use crate::submit::admission::Admission;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -66,10 +65,18 @@ pub fn suggested_window(i: &WindowInputs) -> Option<usize> {
     Some((window as usize).clamp(1, i.max_window.max(1)))
 }
 
-/// Keeps `admission`'s window on `suggest()` (clamped to `bounds`) every `every` until `cancel`.
-pub async fn follow_budget(
+/// A window the feedback keeps on what the budget can serve (the submitter's admission).
+pub trait Window: Send + Sync {
+    /// The window now.
+    fn window(&self) -> usize;
+    /// Changes it.
+    fn set_window(&self, w: usize);
+}
+
+/// Keeps `window` on `suggest()` (clamped to `bounds`) every `every` until `cancel`.
+pub async fn follow_budget<W: Window + ?Sized>(
     suggest: impl Fn() -> Option<usize>,
-    admission: Arc<Admission>,
+    window: Arc<W>,
     bounds: (usize, usize),
     every: Duration,
     cancel: CancellationToken,
@@ -77,13 +84,13 @@ pub async fn follow_budget(
     loop {
         if let Some(w) = suggest() {
             let w = w.clamp(bounds.0.max(1), bounds.1.max(bounds.0.max(1)));
-            if w != admission.window() {
+            if w != window.window() {
                 tracing::debug!(
                     window = w,
-                    previous = admission.window(),
+                    previous = window.window(),
                     "admission window follows the LLM budget"
                 );
-                admission.set_window(w);
+                window.set_window(w);
             }
         }
         tokio::select! {
@@ -95,9 +102,9 @@ pub async fn follow_budget(
 
 /// Spawns [`follow_budget`] for an executor: the admission window follows its
 /// `suggested_window()` every `every` (does nothing when every stage is rules).
-pub fn spawn_admission_feedback(
+pub fn spawn_admission_feedback<W: Window + 'static>(
     executor: Arc<super::Executor>,
-    admission: Arc<Admission>,
+    admission: Arc<W>,
     bounds: (usize, usize),
     every: Duration,
     cancel: CancellationToken,
@@ -301,9 +308,20 @@ mod tests {
         assert_eq!(suggested_window(&i), None);
     }
 
+    struct Plain(std::sync::atomic::AtomicUsize);
+
+    impl Window for Plain {
+        fn window(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        fn set_window(&self, w: usize) {
+            self.0.store(w, std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
     #[tokio::test]
     async fn follow_budget_sets_the_window() {
-        let a = Arc::new(Admission::new(400));
+        let a = Arc::new(Plain(400.into()));
         let cancel = CancellationToken::new();
         let c2 = cancel.clone();
         let a2 = a.clone();

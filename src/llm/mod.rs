@@ -8,7 +8,6 @@
 //! (`llm_calls`, [`meter::LlmSummary`], live progress lines).
 
 pub mod anthropic;
-pub mod bench;
 pub mod cache;
 pub mod calls;
 pub mod classify;
@@ -23,7 +22,7 @@ pub mod provider;
 pub mod secret;
 pub mod tokens;
 
-pub use config::{LlmConfig, LlmConfigError, LlmSection, ProviderKind};
+pub use config::{LlmConfig, LlmConfigError, LlmSettings, ProviderKind};
 pub use executor::Executor;
 pub use meter::LlmSummary;
 

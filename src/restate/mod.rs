@@ -1,8 +1,19 @@
-//! Clients for a Restate cluster: the admin API (registration, SQL introspection) and the HTTP
-//! ingress (calls, workflow submission).
+//! Talking to a Restate cluster: the admin API (registration, SQL introspection), the HTTP
+//! ingress (calls, workflow submission), and serving an SDK endpoint for the nodes to call.
 
 pub mod admin;
 pub mod ingress;
+pub mod serve;
+
+/// The readiness probe's contract: a service whose handler echoes the nonce it is given, so
+/// a call proves ingress → partition leader → invoker → handler server and back. The service
+/// layer implements it; the cluster lifecycle calls it.
+pub mod probe {
+    /// Name of the probe service.
+    pub const SERVICE: &str = "readiness";
+    /// Name of its handler.
+    pub const HANDLER: &str = "ping";
+}
 
 /// Errors talking to Restate.
 #[derive(Debug, thiserror::Error)]

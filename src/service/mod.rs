@@ -1,22 +1,18 @@
-//! The embedded Restate handler server: the six stage services, the `classification` workflow and
-//! a `readiness` probe, served over HTTP/2 on 127.0.0.1.
+//! The embedded Restate handlers: the six stage services, the `classification` workflow and a
+//! `readiness` probe, thin wrappers over `pipeline` + `llm` + `db`.
 
 pub mod app;
-pub mod bench;
 pub mod readiness;
-pub mod server;
 pub mod stage_handler;
 pub mod stages;
 pub mod workflow;
 
+use restate_sdk::endpoint::Builder as EndpointBuilder;
 use restate_sdk::prelude::Endpoint;
-use std::sync::Arc;
 
 /// Shared state the handlers are built with.
 #[derive(Debug, Clone, Default)]
 pub struct Handlers {
-    /// Completions of the benchmark ceiling workflow.
-    pub ceiling: Arc<bench::CompletionLog>,
     /// Database and providers; without it the classification handlers answer with a retryable
     /// error (the endpoint still declares them, so every registration has the same schema).
     pub app: Option<app::App>,
@@ -36,12 +32,17 @@ pub fn endpoint(
     identity_public_key: Option<&str>,
     handlers: &Handlers,
 ) -> Result<Endpoint, EndpointError> {
-    let mut builder = Endpoint::builder()
+    endpoint_with(identity_public_key, handlers, |b| b)
+}
+
+/// [`endpoint`] with more services bound by `extra` (the benchmarks bind theirs).
+pub fn endpoint_with(
+    identity_public_key: Option<&str>,
+    handlers: &Handlers,
+    extra: impl FnOnce(EndpointBuilder) -> EndpointBuilder,
+) -> Result<Endpoint, EndpointError> {
+    let builder = Endpoint::builder()
         .bind(readiness::Readiness)
-        .bind(bench::NoopStage)
-        .bind(bench::CeilingWorkflow {
-            completions: handlers.ceiling.clone(),
-        })
         .bind(stages::NormalizationService {
             app: handlers.app.clone(),
         })
@@ -63,6 +64,7 @@ pub fn endpoint(
         .bind(workflow::ClassificationWorkflow {
             app: handlers.app.clone(),
         });
+    let mut builder = extra(builder);
     if let Some(key) = identity_public_key {
         builder = builder
             .identity_key(key)

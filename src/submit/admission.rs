@@ -76,6 +76,16 @@ impl Admission {
     }
 }
 
+/// The LLM layer's budget feedback resizes the window.
+impl crate::llm::feedback::Window for Admission {
+    fn window(&self) -> usize {
+        Admission::window(self)
+    }
+    fn set_window(&self, w: usize) {
+        Admission::set_window(self, w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,21 +1,24 @@
 //! Shared helpers for integration tests: real services on free ports, torn down on drop.
 #![allow(dead_code)]
 
+pub mod runs;
+
 use restate_classify::cluster::credentials::Credentials;
-use restate_classify::cluster::postgres::{self, PgTarget};
-use restate_classify::cluster::process::{self, Launch};
-use restate_classify::cluster::spec::{ClusterSpec, SpecOptions};
-use restate_classify::tools::{ToolOptions, ToolPaths};
+use restate_classify::cluster::native::postgres;
+use restate_classify::cluster::native::process::{self, Launch};
+use restate_classify::cluster::spec::{ClusterSpec, Images, Runtime, SpecOptions};
+use restate_classify::db::server::PgTarget;
+use restate_classify::tools::{ToolPaths, ToolSettings};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Tool lookup as the Makefile sets it up (`RESTATE_CLASSIFY_TOOLS_DIR`, else `<repo>/.tools`).
-pub fn tool_options() -> ToolOptions {
+pub fn tool_options() -> ToolSettings {
     let dir = std::env::var_os("RESTATE_CLASSIFY_TOOLS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools"));
-    ToolOptions {
-        tools_dir: dir,
+    ToolSettings {
+        dir: Some(dir),
         ..Default::default()
     }
 }
@@ -64,11 +67,17 @@ impl TestPostgres {
         let log = dir.path().join("postgres.log");
         let launch: Launch = postgres::launch(&spec, &tools.pg_bin_dir, log.clone());
         let pid = process::spawn_detached(&launch).expect("start postgres");
-        let target = PgTarget::of_cluster(&spec, &creds);
+        let target = restate_classify::cluster::pg_target(&spec, &creds);
+        eventually(
+            "the test PostgreSQL to accept our login",
+            Duration::from_secs(60),
+            || async { target.ping("postgres").await.map_err(|e| e.to_string()) },
+        )
+        .await;
         target
-            .wait_and_create_database(Duration::from_secs(60), &log)
+            .create_database_if_missing()
             .await
-            .expect("postgres ready");
+            .expect("create the database");
         Self {
             _dir: dir,
             pid,
@@ -106,6 +115,11 @@ pub fn bin() -> PathBuf {
 
 /// A port offset under which every port of an `nodes`-node cluster is free right now.
 pub fn free_offset(nodes: u32) -> u32 {
+    free_offset_for(nodes, Runtime::Native)
+}
+
+/// [`free_offset`] for a cluster on `runtime` (the object store's ports differ).
+pub fn free_offset_for(nodes: u32, runtime: Runtime) -> u32 {
     use rand::RngExt;
     let mut rng = rand::rng();
     for _ in 0..200 {
@@ -113,6 +127,7 @@ pub fn free_offset(nodes: u32) -> u32 {
         let Ok(spec) = ClusterSpec::new(&SpecOptions {
             nodes,
             port_offset: offset,
+            runtime,
             ..SpecOptions::default()
         }) else {
             continue;
@@ -120,12 +135,27 @@ pub fn free_offset(nodes: u32) -> u32 {
         if spec
             .all_ports()
             .iter()
-            .all(|(p, _)| process::port_is_free(*p))
+            .all(|(p, _)| restate_classify::host::port_is_free(*p))
         {
             return offset;
         }
     }
     panic!("no free port offset found");
+}
+
+/// The images the binary will run: as `RESTATE_CLASSIFY_*_IMAGE` name them (what
+/// `scripts/build-images.sh --print-env` exports), else the pinned defaults.
+pub fn images_from_env() -> Images {
+    use restate_classify::cluster::container_spec::{
+        ENV_OBJECT_STORE_IMAGE, ENV_POSTGRES_IMAGE, ENV_RESTATE_IMAGE,
+    };
+    let d = Images::default();
+    let var = |name: &str, default: String| std::env::var(name).unwrap_or(default);
+    Images {
+        restate: var(ENV_RESTATE_IMAGE, d.restate),
+        object_store: var(ENV_OBJECT_STORE_IMAGE, d.object_store),
+        postgres: var(ENV_POSTGRES_IMAGE, d.postgres),
+    }
 }
 
 /// A cluster driven through the real binary, in a temp state dir on free ports; cleaned on drop.
@@ -136,6 +166,10 @@ pub struct TestCluster {
     pub offset: u32,
     /// Node count.
     pub nodes: u32,
+    /// The runtime it runs on (`--runtime`).
+    pub runtime: Runtime,
+    /// Cluster name (`--name`).
+    pub name: String,
 }
 
 /// Output of one CLI run.
@@ -150,16 +184,23 @@ pub struct CliOutput {
 }
 
 impl TestCluster {
-    /// Prepares (does not start) a cluster.
+    /// Prepares (does not start) a cluster on the native runtime.
     pub fn new(nodes: u32) -> Self {
+        Self::on(nodes, Runtime::Native)
+    }
+
+    /// Prepares (does not start) a cluster on `runtime`.
+    pub fn on(nodes: u32, runtime: Runtime) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("rc-cluster-")
             .tempdir()
             .expect("temp dir");
         Self {
             dir,
-            offset: free_offset(nodes),
+            offset: free_offset_for(nodes, runtime),
             nodes,
+            runtime,
+            name: "test".into(),
         }
     }
 
@@ -174,27 +215,49 @@ impl TestCluster {
             nodes: self.nodes,
             port_offset: self.offset,
             state_dir: Some(self.state_dir()),
-            name: "test".into(),
+            name: self.name.clone(),
+            runtime: self.runtime,
+            images: images_from_env(),
             ..SpecOptions::default()
         })
         .expect("spec")
     }
 
+    /// The global flags every command of this cluster gets.
+    pub fn global_args(&self) -> Vec<String> {
+        let runtime = match self.runtime {
+            Runtime::Docker => "docker",
+            _ => "native",
+        };
+        [
+            "--name",
+            &self.name,
+            "--nodes",
+            &self.nodes.to_string(),
+            "--port-offset",
+            &self.offset.to_string(),
+            "--runtime",
+            runtime,
+            "--state-dir",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([self.state_dir().display().to_string()])
+        .collect()
+    }
+
+    /// The binary with this cluster's global flags, for commands run in the background.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(bin());
+        c.args(args)
+            .args(self.global_args())
+            .env("RESTATE_CLASSIFY_TOOLS_DIR", tool_options().tools_dir());
+        c
+    }
+
     /// Runs the binary with this cluster's global flags plus `args`.
     pub fn cli(&self, args: &[&str]) -> CliOutput {
-        let out = std::process::Command::new(bin())
-            .args(args)
-            .arg("--name")
-            .arg("test")
-            .arg("--state-dir")
-            .arg(self.state_dir())
-            .arg("--nodes")
-            .arg(self.nodes.to_string())
-            .arg("--port-offset")
-            .arg(self.offset.to_string())
-            .env("RESTATE_CLASSIFY_TOOLS_DIR", tool_options().tools_dir)
-            .output()
-            .expect("run restate-classify");
+        let out = self.command(args).output().expect("run restate-classify");
         CliOutput {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -229,6 +292,21 @@ impl TestCluster {
         (out.code, json)
     }
 
+    /// The admin API of the first node that answers (a test may have killed some).
+    pub async fn live_admin(&self) -> restate_classify::restate::admin::AdminClient {
+        let http = reqwest::Client::new();
+        for n in &self.spec().nodes {
+            let admin = restate_classify::restate::admin::AdminClient::new(
+                http.clone(),
+                format!("http://127.0.0.1:{}", n.admin_port),
+            );
+            if admin.healthy().await {
+                return admin;
+            }
+        }
+        panic!("no admin API of the test cluster answers")
+    }
+
     /// Pid of a component from `cluster.json`, if recorded.
     pub fn pid(&self, component: &str) -> Option<u32> {
         let text = std::fs::read_to_string(self.state_dir().join("cluster.json")).ok()?;
@@ -246,6 +324,17 @@ impl Drop for TestCluster {
             }
         }
     }
+}
+
+/// The JSON summary a `--json` command prints as its last JSON line.
+pub fn summary(out: &CliOutput) -> serde_json::Value {
+    let line = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON summary:\n{}\n{}", out.stdout, out.stderr));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("summary JSON ({e}): {line}"))
 }
 
 /// Serialises tests that run whole clusters (each is several processes on a 2-core machine).

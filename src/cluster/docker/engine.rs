@@ -2,16 +2,19 @@
 //! answers), pulling images with progress, running a command in a container, reading logs, and
 //! the label-filtered queries that keep the docker runtime to its own objects.
 
-use super::container_spec::LABEL_CLUSTER;
+use crate::cluster::container_spec::LABEL_CLUSTER;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerInspectResponse, ContainerSummary, ExecConfig, Network, NetworkInspect, Volume,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ExecConfig, Network,
+    NetworkCreateRequest, NetworkInspect, Volume, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -144,10 +147,14 @@ pub fn classify_pull_error(image: &str, detail: &str) -> EngineError {
 
 /// The address the handler server should bind so that containers reach it as
 /// `host.docker.internal` (the engine's host gateway): the loopback on Docker Desktop (which
-/// forwards the gateway to it), else the IPv4 gateway of the default `bridge` network.
+/// forwards the gateway to it), else the IPv4 gateway of the default `bridge` network, else the
+/// IPv4 address of that network's interface on this machine (`docker0`): a dockerd started
+/// without `--bip` (Debian's 20.10, fresh) reports the bridge's subnet but no gateway, while
+/// host-gateway still resolves to the interface address.
 pub fn choose_handler_bind(
     operating_system: Option<&str>,
     bridge_gateway: Option<&str>,
+    bridge_interface_address: Option<std::net::Ipv4Addr>,
 ) -> Option<String> {
     if operating_system.is_some_and(|os| os.contains("Docker Desktop")) {
         return Some("127.0.0.1".into());
@@ -155,7 +162,13 @@ pub fn choose_handler_bind(
     bridge_gateway
         .filter(|g| g.parse::<std::net::Ipv4Addr>().is_ok())
         .map(str::to_string)
+        .or_else(|| bridge_interface_address.map(|a| a.to_string()))
 }
+
+/// The interface of the default bridge unless the engine names another.
+const DEFAULT_BRIDGE_INTERFACE: &str = "docker0";
+/// Network option naming the bridge's interface.
+const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 
 /// The host port in an engine's "port is taken" message, if it is one.
 pub fn port_in_use_error(message: &str) -> Option<u16> {
@@ -189,8 +202,18 @@ impl Engine {
             detail,
         };
         let docker = Docker::connect_with_host(&host).map_err(|e| no_engine(e.to_string()))?;
-        match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
-            Ok(Ok(_)) => Ok(Self { docker, host }),
+        // Speak the engine's API version when it is older than ours (Debian's 20.10 speaks
+        // 1.41; bollard defaults to 1.53), instead of relying on unversioned paths.
+        let negotiated = async {
+            let docker = docker.negotiate_version().await?;
+            docker.ping().await?;
+            Ok::<_, BollardError>(docker)
+        };
+        match tokio::time::timeout(PING_TIMEOUT, negotiated).await {
+            Ok(Ok(docker)) => {
+                tracing::debug!(%host, api = ?docker.client_version(), "docker engine");
+                Ok(Self { docker, host })
+            }
             Ok(Err(e)) => Err(no_engine(e.to_string())),
             Err(_) => Err(no_engine(format!(
                 "no answer within {}s",
@@ -207,25 +230,36 @@ impl Engine {
             .await
             .ok()
             .and_then(|i| i.operating_system);
-        let gateway = self
-            .docker
-            .inspect_network("bridge", None)
-            .await
-            .ok()
-            .and_then(bridge_gateway);
-        choose_handler_bind(os.as_deref(), gateway.as_deref())
+        let bridge = self.docker.inspect_network("bridge", None).await.ok();
+        let interface = bridge
+            .as_ref()
+            .and_then(|n| n.options.as_ref()?.get(BRIDGE_NAME_OPTION).cloned())
+            .unwrap_or_else(|| DEFAULT_BRIDGE_INTERFACE.into());
+        let gateway = bridge.and_then(bridge_gateway);
+        choose_handler_bind(
+            os.as_deref(),
+            gateway.as_deref(),
+            crate::host::interface_ipv4(&interface),
+        )
+    }
+
+    /// Whether the engine has `image` locally.
+    pub async fn has_image(&self, image: &str) -> Result<bool, EngineError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(api(format!("inspecting image {image}"))(e)),
+        }
     }
 
     /// Pulls `image` unless the engine has it, showing progress; returns whether it pulled.
     pub async fn ensure_image(
         &self,
         image: &str,
-        say: &mut dyn FnMut(&str),
+        say: &mut (dyn FnMut(&str) + Send),
     ) -> Result<bool, EngineError> {
-        match self.docker.inspect_image(image).await {
-            Ok(_) => return Ok(false),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(api(format!("inspecting image {image}"))(e)),
+        if self.has_image(image).await? {
+            return Ok(false);
         }
         say(&format!("pulling {image}"));
         let (repo, tag) = split_image(image);
@@ -441,10 +475,126 @@ impl Engine {
         Ok(text.trim_end().to_string())
     }
 
-    /// The bollard client, for the lifecycle calls.
-    pub fn api(&self) -> &Docker {
-        &self.docker
+    /// Creates a bridge network with `labels`.
+    pub async fn create_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        self.docker
+            .create_network(NetworkCreateRequest {
+                name: name.into(),
+                driver: Some("bridge".into()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(api(format!("creating network {name}")))
     }
+
+    /// Creates a named volume with `labels`.
+    pub async fn create_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(name.into()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(api(format!("creating volume {name}")))
+    }
+
+    /// Creates a container named `name`.
+    pub async fn create_container(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+    ) -> Result<(), EngineError> {
+        self.docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(name).build()),
+                body,
+            )
+            .await
+            .map(|_| ())
+            .map_err(api(format!("creating container {name}")))
+    }
+
+    /// Starts a created or stopped container; the engine's error is returned as it is, so the
+    /// caller can tell a taken port.
+    pub async fn start_container(&self, name: &str) -> Result<(), BollardError> {
+        self.docker.start_container(name, None).await
+    }
+
+    /// Stops a container (the stop signal, a kill after `grace_secs`); stopped or gone already
+    /// counts as stopped.
+    pub async fn stop_container(&self, name: &str, grace_secs: u32) -> Result<(), EngineError> {
+        let options = StopContainerOptionsBuilder::default()
+            .t(i32::try_from(grace_secs).unwrap_or(i32::MAX))
+            .build();
+        match self.docker.stop_container(name, Some(options)).await {
+            Ok(())
+            | Err(BollardError::DockerResponseServerError {
+                status_code: 304 | 404,
+                ..
+            }) => Ok(()),
+            Err(source) => Err(api(format!("stopping container {name}"))(source)),
+        }
+    }
+
+    /// Sends SIGKILL to a running container.
+    pub async fn kill_container(&self, name: &str) -> Result<(), EngineError> {
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        self.docker
+            .kill_container(name, Some(options))
+            .await
+            .map_err(api(format!("killing container {name}")))
+    }
+
+    /// Removes a container, running or not.
+    pub async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        self.docker
+            .remove_container(name, Some(options))
+            .await
+            .map_err(api(format!("removing container {name}")))
+    }
+
+    /// Removes a volume.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        let options = RemoveVolumeOptionsBuilder::default().force(true).build();
+        self.docker
+            .remove_volume(name, Some(options))
+            .await
+            .map_err(api(format!("removing volume {name}")))
+    }
+
+    /// Removes a network.
+    pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+        self.docker
+            .remove_network(name)
+            .await
+            .map_err(api(format!("removing network {name}")))
+    }
+
+    /// The API version the client speaks after negotiation.
+    pub fn api_version(&self) -> String {
+        let v = self.docker.client_version();
+        format!("{}.{}", v.major_version, v.minor_version)
+    }
+}
+
+/// Whether a Docker engine answers at `DOCKER_HOST` (or the default socket).
+pub async fn engine_answers() -> bool {
+    Engine::connect().await.is_ok()
 }
 
 fn label_filter(cluster: &str) -> HashMap<String, Vec<String>> {
@@ -505,16 +655,25 @@ mod tests {
 
     #[test]
     fn handler_binds_where_the_host_gateway_points() {
+        let docker0 = Some(std::net::Ipv4Addr::new(172, 17, 0, 1));
         assert_eq!(
-            choose_handler_bind(Some("Ubuntu 24.04 LTS"), Some("172.17.0.1")).as_deref(),
+            choose_handler_bind(Some("Ubuntu 24.04 LTS"), Some("172.17.0.1"), None).as_deref(),
             Some("172.17.0.1")
         );
         assert_eq!(
-            choose_handler_bind(Some("Docker Desktop"), Some("172.17.0.1")).as_deref(),
+            choose_handler_bind(Some("Docker Desktop"), Some("172.17.0.1"), docker0).as_deref(),
             Some("127.0.0.1")
         );
-        assert_eq!(choose_handler_bind(Some("Debian"), Some("fd00::1")), None);
-        assert_eq!(choose_handler_bind(None, None), None);
+        assert_eq!(
+            choose_handler_bind(Some("Debian"), Some("fd00::1"), None),
+            None
+        );
+        assert_eq!(choose_handler_bind(None, None, None), None);
+        // A fresh dockerd without --bip: no gateway in IPAM, the interface has the address.
+        assert_eq!(
+            choose_handler_bind(Some("Debian GNU/Linux 12"), None, docker0).as_deref(),
+            Some("172.17.0.1")
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use restate_sdk::prelude::*;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -56,7 +57,7 @@ impl NoopStage {
 /// The ceiling workflow: six sequential no-op calls.
 pub struct CeilingWorkflow {
     /// Where completions are recorded.
-    pub completions: std::sync::Arc<CompletionLog>,
+    pub completions: Arc<CompletionLog>,
 }
 
 #[restate_sdk::workflow(name = "bench-ceiling")]
@@ -80,6 +81,16 @@ impl CeilingWorkflow {
         self.completions.record(ctx.key());
         Ok(())
     }
+}
+
+/// Binds the benchmark services on a handler endpoint; ceiling completions go to `log`.
+pub fn bind(
+    builder: restate_sdk::endpoint::Builder,
+    log: Arc<CompletionLog>,
+) -> restate_sdk::endpoint::Builder {
+    builder
+        .bind(NoopStage)
+        .bind(CeilingWorkflow { completions: log })
 }
 
 /// A payload the size of a real stage input (compact indicator facts, ~600 bytes).

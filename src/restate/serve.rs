@@ -1,4 +1,5 @@
-//! Serving an endpoint over HTTP/2 (h2c) on a TCP listener until a shutdown signal.
+//! Serving an SDK endpoint over HTTP/2 (h2c) on a TCP listener until a shutdown signal, for the
+//! nodes to call: the handler server of a job, or just the readiness probe.
 
 use restate_sdk::prelude::{Endpoint, HttpServer};
 use std::future::Future;
@@ -7,7 +8,7 @@ use tokio::net::TcpListener;
 
 /// Errors starting the handler server.
 #[derive(Debug, thiserror::Error)]
-pub enum ServerError {
+pub enum ServeError {
     /// The address is taken or not bindable.
     #[error("handler server cannot listen on {addr}: {source}{hint}")]
     Bind {
@@ -21,14 +22,14 @@ pub enum ServerError {
 }
 
 /// Binds `addr`; a taken port is reported with its owner when we can find it.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr).await.map_err(|source| {
-        let hint = crate::cluster::process::port_owner(addr.port())
+        let hint = crate::host::port_owner(addr.port())
             .map(|o| {
                 format!(" (port held by {o}; stop it or move this cluster with --port-offset)")
             })
             .unwrap_or_default();
-        ServerError::Bind { addr, source, hint }
+        ServeError::Bind { addr, source, hint }
     })
 }
 
@@ -49,7 +50,7 @@ pub struct BackgroundServer {
 
 impl BackgroundServer {
     /// Binds `addr` and serves `endpoint` on a background task.
-    pub async fn start(addr: SocketAddr, endpoint: Endpoint) -> Result<Self, ServerError> {
+    pub async fn start(addr: SocketAddr, endpoint: Endpoint) -> Result<Self, ServeError> {
         let listener = bind(addr).await?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(endpoint, listener, rx));
@@ -58,6 +59,11 @@ impl BackgroundServer {
             task: Some(task),
             addr,
         })
+    }
+
+    /// Whether this handle serves (false: someone else already served the address).
+    pub fn serves(&self) -> bool {
+        self.task.is_some()
     }
 
     /// A handle that serves nothing (someone else already serves the port).
@@ -77,5 +83,22 @@ impl BackgroundServer {
         if let Some(t) = self.task.take() {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
         }
+    }
+}
+
+/// Serves `endpoint` on `addr` unless the address is in use already (then whoever listens
+/// there — `serve`, `all-in-one` — answers, and the returned server serves nothing). Binding is
+/// the check, so there is no window between checking and binding.
+pub async fn serve_unless_taken(
+    addr: SocketAddr,
+    endpoint: Endpoint,
+) -> Result<BackgroundServer, ServeError> {
+    match BackgroundServer::start(addr, endpoint).await {
+        Ok(s) => Ok(s),
+        Err(ServeError::Bind { source, .. }) if source.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::debug!(%addr, "handler address in use; the server there answers");
+            Ok(BackgroundServer::none(addr))
+        }
+        Err(e) => Err(e),
     }
 }

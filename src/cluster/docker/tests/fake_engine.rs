@@ -207,6 +207,11 @@ fn route(state: &Mutex<FakeState>, method: &str, target: &str, body: &Value) -> 
     let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, seg.as_slice()) {
         ("GET", ["_ping"]) => (200, "text/plain", b"OK".to_vec()),
+        // Debian 12's engine: bollard must negotiate down to its API version.
+        ("GET", ["version"]) => json_reply(
+            200,
+            json!({ "Version": "20.10.24", "ApiVersion": "1.41", "MinAPIVersion": "1.12" }),
+        ),
         ("GET", ["info"]) => json_reply(200, json!({ "OperatingSystem": "Fake Linux" })),
         ("GET", ["networks", "bridge"]) => json_reply(
             200,

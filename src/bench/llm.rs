@@ -4,10 +4,10 @@
 //! feedback loop. It measures what the budget allows (indicators/min), the cache hit rate, and
 //! checks that every result equals the rules answer the simulator serves.
 
-use super::classify::classify_record;
-use super::config::{LlmConfig, LlmConfigError};
-use super::feedback::spawn_admission_feedback;
-use super::{Executor, LlmSummary};
+use crate::llm::classify::classify_record;
+use crate::llm::config::{LlmConfig, LlmConfigError};
+use crate::llm::feedback::spawn_admission_feedback;
+use crate::llm::{Executor, LlmSummary};
 use crate::pipeline::{IndicatorRecord, classify_with_rules};
 use crate::sim::{self, SimConfig, SimError, SimStats};
 use crate::submit::admission::Admission;
@@ -83,7 +83,7 @@ pub async fn run(
         .values()
         .next()
         .map(|r| r.provider)
-        .unwrap_or(super::ProviderKind::Openai);
+        .unwrap_or(crate::llm::ProviderKind::Openai);
     let mut llm = handle.llm_config(provider)?;
     llm.limiter = opts.llm.limiter;
     llm.retry = opts.llm.retry;

@@ -1,18 +1,33 @@
-//! The lifecycle logic against [`FakeEngine`](crate::cluster::fake_engine::FakeEngine):
-//! real bollard calls, an in-memory engine. Readiness needs real services and is covered by
-//! `tests/docker_runtime.rs` where an engine exists.
+//! The docker backend and the lifecycle's engine-side steps against [`FakeEngine`]: real
+//! bollard calls, an in-memory engine. Readiness needs real services and is covered by
+//! `tests/docker_runtime.rs` against a real engine.
+
+mod fake_engine;
+
 use super::*;
+use crate::cluster::Cluster;
 use crate::cluster::container_spec::{LABEL_CLUSTER, LABEL_CONFIG_HASH};
 use crate::cluster::container_spec::{MINIO_IMAGE, POSTGRES_IMAGE, RESTATE_IMAGE};
-use crate::cluster::docker_engine::EngineError;
-use crate::cluster::fake_engine::{FakeContainer, FakeEngine};
-use crate::cluster::process;
 use crate::cluster::spec::SpecOptions;
+use crate::cluster::state::ClusterState;
+use crate::cluster::status::StartReport;
+use engine::EngineError;
+use fake_engine::{FakeContainer, FakeEngine};
 
 struct Fixture {
     fake: FakeEngine,
-    cluster: DockerCluster,
+    cluster: Cluster,
     _dir: tempfile::TempDir,
+}
+
+/// A cluster on the docker backend over `engine`, the handler bind resolved as `open` does.
+async fn docker_cluster(mut spec: ClusterSpec, engine: Engine) -> Cluster {
+    if spec.handler_bind.is_none() {
+        spec.handler_bind = engine.handler_bind().await;
+    }
+    let creds = Credentials::generate();
+    let backend = DockerBackend::new(spec.clone(), creds.clone(), engine);
+    Cluster::from_parts(spec, creds, Box::new(backend))
 }
 
 /// Two nodes: with offsets below 3600 every port stays under 32768, outside the ephemeral
@@ -33,7 +48,7 @@ fn free_offset(hint: u32) -> u32 {
             .expect("spec")
             .all_ports()
             .iter()
-            .all(|(p, _)| process::port_is_free(*p))
+            .all(|(p, _)| crate::host::port_is_free(*p))
         })
         .expect("a free port offset")
 }
@@ -53,7 +68,7 @@ async fn fixture(offset_hint: u32) -> Fixture {
     let engine = Engine::connect_to(&fake.host, "")
         .await
         .expect("fake engine");
-    let cluster = DockerCluster::open_with(spec, engine).await.expect("open");
+    let cluster = docker_cluster(spec, engine).await;
     Fixture {
         fake,
         cluster,
@@ -61,16 +76,36 @@ async fn fixture(offset_hint: u32) -> Fixture {
     }
 }
 
-/// What `start` does before readiness: prepare, then every container in order.
-async fn up(f: &Fixture, said: &mut Vec<String>) -> Result<StartReport, DockerError> {
+/// What `start` does before it waits for anything: preflight, state dir, provision, then
+/// every container that does not run, in order.
+async fn up(f: &Fixture, said: &mut Vec<String>) -> Result<StartReport, ClusterError> {
     let mut say = |l: &str| said.push(l.to_string());
+    let backend = f.cluster.backend();
+    let running = backend.running().await?;
     let mut report = StartReport::default();
-    for c in f.cluster.prepare(&mut say).await? {
-        f.cluster
-            .ensure_container(&c, &mut report, &mut say)
-            .await?;
+    let mut to_start = Vec::new();
+    for c in f.cluster.components() {
+        match running.get(&c) {
+            Some(r) if !r.stale => report.already_running.push(c.name()),
+            _ => to_start.push(c),
+        }
+    }
+    backend.preflight(&to_start, &mut say).await?;
+    f.cluster.persist_for_test()?;
+    backend.provision().await?;
+    for c in to_start {
+        backend.start(c, &mut say).await?;
+        report.started.push(c.name());
     }
     Ok(report)
+}
+
+fn key_file(f: &Fixture) -> std::path::PathBuf {
+    f.cluster
+        .spec()
+        .dirs()
+        .config()
+        .join("request-identity.pem")
 }
 
 fn count(f: &Fixture, request: &str) -> usize {
@@ -98,12 +133,12 @@ fn foreign(labels: &[(&str, &str)], running: bool) -> FakeContainer {
 #[tokio::test]
 async fn handler_binds_on_the_engines_bridge_gateway() {
     let f = fixture(1200).await;
-    assert_eq!(f.cluster.spec.handler_bind.as_deref(), Some("172.17.0.1"));
+    assert_eq!(f.cluster.spec().handler_bind.as_deref(), Some("172.17.0.1"));
     assert_eq!(
-        f.cluster.spec.handler_url(),
+        f.cluster.spec().handler_url(),
         format!(
             "http://host.docker.internal:{}",
-            f.cluster.spec.handler_port
+            f.cluster.spec().handler_port
         )
     );
 }
@@ -141,7 +176,7 @@ async fn first_start_pulls_and_creates_everything_labelled() {
             "{name}"
         );
     }
-    assert!(f.cluster.identity_key_file().exists());
+    assert!(key_file(&f).exists());
 }
 
 fn engine_name_of(labels: &std::collections::BTreeMap<String, String>) -> String {
@@ -209,7 +244,7 @@ async fn objects_with_our_names_but_not_our_label_are_refused() {
     assert!(
         matches!(
             err,
-            DockerError::NameTaken {
+            ClusterError::NameTaken {
                 kind: "network",
                 ..
             }
@@ -262,7 +297,7 @@ async fn clean_removes_our_containers_volumes_network_and_state_dir_only() {
         s.volumes.insert("other-data".into(), other.clone().into());
         s.networks.insert("other-net".into(), other.into());
     }
-    let root = f.cluster.spec.state_dir.clone();
+    let root = f.cluster.spec().state_dir.clone();
     assert!(root.exists());
     f.cluster.clean(&mut |_| {}).await.expect("clean");
     let s = f.fake.state();
@@ -280,7 +315,7 @@ async fn a_missing_image_is_named() {
     ));
     let err = up(&f, &mut Vec::new()).await.unwrap_err();
     assert!(
-        matches!(&err, DockerError::Engine(EngineError::ImageNotFound { image, .. }) if image == MINIO_IMAGE),
+        matches!(&err, ClusterError::Engine(EngineError::ImageNotFound { image, .. }) if image == MINIO_IMAGE),
         "{err}"
     );
     f.fake.state().pull_error = Some("dial tcp: lookup registry-1.docker.io: no such host".into());
@@ -294,11 +329,11 @@ async fn a_missing_image_is_named() {
 #[tokio::test]
 async fn a_port_the_engine_cannot_publish_is_named_with_its_component() {
     let f = fixture(3000).await;
-    let port = f.cluster.spec.nodes[1].ingress_port;
+    let port = f.cluster.spec().nodes[1].ingress_port;
     f.fake.state().port_allocated = Some(port);
     let err = up(&f, &mut Vec::new()).await.unwrap_err();
     match &err {
-        DockerError::PortTaken {
+        ClusterError::PortTaken {
             port: p, component, ..
         } => {
             assert_eq!((*p, component.as_str()), (port, "restate-2 ingress"));
@@ -311,11 +346,11 @@ async fn a_port_the_engine_cannot_publish_is_named_with_its_component() {
 #[tokio::test]
 async fn a_port_held_on_this_machine_is_refused_before_creating() {
     let f = fixture(3200).await;
-    let port = f.cluster.spec.nodes[0].admin_port;
+    let port = f.cluster.spec().nodes[0].admin_port;
     let _holder = std::net::TcpListener::bind(("127.0.0.1", port)).expect("hold the port");
     let err = up(&f, &mut Vec::new()).await.unwrap_err();
     match err {
-        DockerError::PortTaken {
+        ClusterError::PortTaken {
             port: p,
             component,
             owner,
@@ -338,11 +373,15 @@ async fn a_port_held_on_this_machine_is_refused_before_creating() {
 async fn kill_and_logs_address_one_components_container() {
     let f = fixture(3400).await;
     up(&f, &mut Vec::new()).await.expect("up");
-    let killed = f.cluster.kill("restate-2").await.expect("kill");
-    assert_eq!(killed.as_deref(), Some("restate-classify-t-restate-2"));
+    let node2 = f.cluster.component("restate-2").expect("component");
+    let killed = f.cluster.kill(node2).await.expect("kill");
+    assert_eq!(
+        killed.as_deref(),
+        Some("container restate-classify-t-restate-2")
+    );
     assert!(!f.fake.state().containers["restate-classify-t-restate-2"].running);
-    assert_eq!(f.cluster.kill("restate-2").await.expect("kill again"), None);
-    let logs = f.cluster.logs("postgres", 10).await.expect("logs");
+    assert_eq!(f.cluster.kill(node2).await.expect("kill again"), None);
+    let logs = f.cluster.logs(Component::Postgres, 10).await.expect("logs");
     assert_eq!(logs, "log line of restate-classify-t-postgres");
     // A same-named container that is not ours is never read.
     let mut impostor = foreign(&[("owner", "someone")], true);
@@ -352,12 +391,12 @@ async fn kill_and_logs_address_one_components_container() {
         .containers
         .insert("restate-classify-t-minio".into(), impostor);
     assert!(matches!(
-        f.cluster.logs("object-store", 10).await,
-        Err(DockerError::NoContainer { .. })
+        f.cluster.logs(Component::ObjectStore, 10).await,
+        Err(ClusterError::NotCreated { .. })
     ));
     assert!(matches!(
         f.cluster.component("restate-7"),
-        Err(DockerError::UnknownComponent(..))
+        Err(ClusterError::UnknownComponent(..))
     ));
 }
 
@@ -396,12 +435,12 @@ async fn an_unusable_handler_bind_address_points_to_the_flag() {
     })
     .expect("spec");
     let endpoint = crate::service::endpoint(None, &Default::default()).expect("endpoint");
-    let err = match ProbeServer::start_if_free(&spec, endpoint).await {
-        Err(e) => handler_bind_error(e),
+    let err = match crate::cluster::lifecycle::probe_server(spec.handler_addr(), endpoint).await {
+        Err(e) => e,
         Ok(_) => panic!("bound a foreign address"),
     };
     assert!(
-        matches!(err, DockerError::HandlerBindUnavailable { .. }),
+        matches!(err, ClusterError::HandlerBindUnavailable { .. }),
         "{err}"
     );
     assert!(err.to_string().contains("--handler-bind"));
@@ -412,10 +451,10 @@ async fn a_failed_first_pull_does_not_pin_the_state_dir_to_docker() {
     let f = fixture(700).await;
     f.fake.state().pull_error = Some("no route to registry".into());
     assert!(up(&f, &mut Vec::new()).await.is_err());
-    assert!(!f.cluster.spec.dirs().cluster_file().exists());
+    assert!(!f.cluster.spec().dirs().cluster_file().exists());
     f.fake.state().pull_error = None;
     up(&f, &mut Vec::new()).await.expect("up");
-    let state = ClusterState::load(&f.cluster.spec.dirs().cluster_file())
+    let state = ClusterState::load(&f.cluster.spec().dirs().cluster_file())
         .expect("load")
         .expect("recorded");
     assert_eq!(state.runtime, Runtime::Docker);
@@ -433,8 +472,8 @@ async fn clean_refuses_a_directory_that_was_not_a_state_dir() {
     })
     .expect("spec");
     let engine = Engine::connect_to(&fake.host, "").await.expect("fake");
-    let cluster = DockerCluster::open_with(spec, engine).await.expect("open");
+    let cluster = docker_cluster(spec, engine).await;
     let err = cluster.clean(&mut |_| {}).await.unwrap_err();
-    assert!(matches!(err, DockerError::NotAStateDir(_)), "{err}");
+    assert!(matches!(err, ClusterError::ForeignStateDir(_)), "{err}");
     assert!(dir.path().join("precious.txt").exists());
 }

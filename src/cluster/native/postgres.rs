@@ -1,14 +1,14 @@
 //! PostgreSQL from the machine's (Debian) binaries, with its data directory in the cluster's state
-//! dir: `initdb` on first start, `postgres` bound to 127.0.0.1 only (no unix socket), database
-//! `classify` created on first start. When we run as root the server runs as `postgres` (or
-//! `nobody`), since PostgreSQL refuses to run as root.
+//! dir: `initdb` on first start, `postgres` bound to 127.0.0.1 only (no unix socket). When we run
+//! as root the server runs as `postgres` (or `nobody`), since PostgreSQL refuses to run as root.
 
-use super::credentials::{Credentials, write_private};
-use super::process::{Launch, running_as_root};
-use super::spec::ClusterSpec;
+use super::process::Launch;
+use crate::cluster::container_spec::POSTGRES_SETTINGS;
+use crate::cluster::credentials::{Credentials, write_private};
+use crate::cluster::spec::ClusterSpec;
+use crate::host::running_as_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 /// Errors preparing or reaching PostgreSQL.
 #[derive(Debug, thiserror::Error)]
@@ -41,171 +41,6 @@ pub enum PostgresError {
         /// The dir.
         path: String,
     },
-    /// Connecting or querying failed.
-    #[error("PostgreSQL at 127.0.0.1:{port}: {source}")]
-    Query {
-        /// The port.
-        port: u16,
-        /// Why.
-        source: tokio_postgres::Error,
-    },
-    /// It did not accept connections in time.
-    #[error(
-        "PostgreSQL on port {port} did not accept connections within {secs}s; see its log at {log}"
-    )]
-    Timeout {
-        /// The port.
-        port: u16,
-        /// Seconds waited.
-        secs: u64,
-        /// Log file.
-        log: String,
-    },
-}
-
-/// Connection parameters of the cluster's database.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PgTarget {
-    /// Host.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-    /// Role.
-    pub user: String,
-    /// Password.
-    pub password: String,
-    /// Database.
-    pub database: String,
-}
-
-impl std::fmt::Debug for PgTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.display_url())
-    }
-}
-
-impl PgTarget {
-    /// The cluster's own database.
-    pub fn of_cluster(spec: &ClusterSpec, creds: &Credentials) -> Self {
-        Self {
-            host: spec.bind_host.clone(),
-            port: spec.database.port,
-            user: spec.database.user.clone(),
-            password: creds.postgres_password.clone(),
-            database: spec.database.database.clone(),
-        }
-    }
-
-    /// Full connection URL, password included: only ever handed to a client, never printed.
-    pub fn url(&self) -> String {
-        format!(
-            "postgres://{}:{}@{}:{}/{}",
-            self.user, self.password, self.host, self.port, self.database
-        )
-    }
-
-    /// URL without the password, for output.
-    pub fn display_url(&self) -> String {
-        format!(
-            "postgres://{}@{}:{}/{}",
-            self.user, self.host, self.port, self.database
-        )
-    }
-
-    fn config(&self, database: &str) -> tokio_postgres::Config {
-        let mut c = tokio_postgres::Config::new();
-        c.host(&self.host)
-            .port(self.port)
-            .user(&self.user)
-            .password(&self.password)
-            .dbname(database)
-            .connect_timeout(Duration::from_secs(3));
-        c
-    }
-
-    /// Connects to `database` and runs `SELECT 1`.
-    pub async fn ping(&self, database: &str) -> Result<(), PostgresError> {
-        let (client, conn) = self
-            .config(database)
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|source| PostgresError::Query {
-                port: self.port,
-                source,
-            })?;
-        let task = tokio::spawn(conn);
-        let r = client.simple_query("SELECT 1").await;
-        drop(client);
-        let _ = task.await;
-        r.map(|_| ()).map_err(|source| PostgresError::Query {
-            port: self.port,
-            source,
-        })
-    }
-
-    /// Waits until the server accepts our login, then creates our database if it is missing.
-    pub async fn wait_and_create_database(
-        &self,
-        timeout: Duration,
-        log: &Path,
-    ) -> Result<(), PostgresError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.ping("postgres").await {
-                Ok(()) => break,
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(200)).await
-                }
-                Err(_) => {
-                    return Err(PostgresError::Timeout {
-                        port: self.port,
-                        secs: timeout.as_secs(),
-                        log: log.display().to_string(),
-                    });
-                }
-            }
-        }
-        let (client, conn) = self
-            .config("postgres")
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|source| PostgresError::Query {
-                port: self.port,
-                source,
-            })?;
-        let task = tokio::spawn(conn);
-        let exists = client
-            .query_opt(
-                "SELECT 1 FROM pg_database WHERE datname = $1",
-                &[&self.database],
-            )
-            .await
-            .map_err(|source| PostgresError::Query {
-                port: self.port,
-                source,
-            })?
-            .is_some();
-        if !exists {
-            // Identifiers cannot be bound as parameters; the name is validated to [a-z0-9_].
-            let name = sanitize_ident(&self.database);
-            client
-                .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .map_err(|source| PostgresError::Query {
-                    port: self.port,
-                    source,
-                })?;
-        }
-        drop(client);
-        let _ = task.await;
-        Ok(())
-    }
-}
-
-fn sanitize_ident(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect()
 }
 
 /// The unprivileged user the server runs as when we are root.
@@ -346,7 +181,7 @@ pub fn remove_stale_lock(data_dir: &Path) {
         .next()
         .and_then(|l| l.trim().parse::<u32>().ok());
     if let Some(pid) = pid
-        && !super::process::is_alive(pid, "postgres")
+        && !crate::host::is_alive(pid, "postgres")
     {
         tracing::warn!(
             pid,
@@ -361,22 +196,23 @@ pub fn launch(spec: &ClusterSpec, pg_bin: &Path, log: PathBuf) -> Launch {
     let data = data_dir(spec);
     Launch {
         program: pg_bin.join("postgres"),
-        args: vec![
-            "-D".into(),
+        args: [
+            "-D".to_string(),
             data.display().to_string(),
             "-p".into(),
             spec.database.port.to_string(),
-            "-c".into(),
-            format!("listen_addresses={}", spec.bind_host),
-            "-c".into(),
-            "unix_socket_directories=".into(),
-            "-c".into(),
-            "max_connections=200".into(),
-            "-c".into(),
-            "shared_buffers=256MB".into(),
-            "-c".into(),
-            "log_min_messages=warning".into(),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            [
+                format!("listen_addresses={}", spec.bind_host),
+                "unix_socket_directories=".into(),
+            ]
+            .into_iter()
+            .chain(POSTGRES_SETTINGS.iter().map(|s| s.to_string()))
+            .flat_map(|setting| ["-c".to_string(), setting]),
+        )
+        .collect(),
         env: vec![],
         cwd: data.parent().map(Path::to_path_buf),
         log,
@@ -388,20 +224,6 @@ pub fn launch(spec: &ClusterSpec, pg_bin: &Path, log: PathBuf) -> Launch {
 mod tests {
     use super::*;
     use crate::cluster::spec::SpecOptions;
-
-    #[test]
-    fn display_url_has_no_password() {
-        let spec = ClusterSpec::new(&SpecOptions::default()).unwrap();
-        let creds = Credentials::generate();
-        let t = PgTarget::of_cluster(&spec, &creds);
-        assert!(t.url().contains(&creds.postgres_password));
-        assert!(!t.display_url().contains(&creds.postgres_password));
-        assert!(!format!("{t:?}").contains(&creds.postgres_password));
-        assert_eq!(
-            t.display_url(),
-            "postgres://classify@127.0.0.1:5432/classify"
-        );
-    }
 
     #[test]
     fn server_listens_on_loopback_only_without_socket() {
