@@ -8,7 +8,7 @@ RELEASE   := target/release/restate-classify
 DEBUG     := target/debug/restate-classify
 export RESTATE_CLASSIFY_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all-in-one setup release debug test lint fmt clean-cluster
+.PHONY: all-in-one setup release debug test test-docker lint fmt clean-cluster
 
 ## Build the release binary.
 release:
@@ -26,12 +26,18 @@ setup: release
 all-in-one: setup
 	$(RELEASE) all-in-one --fast --force
 
-## Everything CI checks: formatting, lints, unit and integration tests against real services.
+## Everything CI checks: formatting, lints, unit and integration tests against real services,
+## the docker suite against a local engine with locally built images (as root).
 test: debug
 	$(DEBUG) setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
-	$(CARGO) test --locked --no-fail-fast
+	scripts/with-docker.sh $(CARGO) test --locked --no-fail-fast
+
+## Only the docker suite (engine, images, tests/docker_runtime.rs).
+test-docker: debug
+	$(DEBUG) setup
+	scripts/with-docker.sh $(CARGO) test --locked --test docker_runtime
 
 ## Same checks without the tests.
 lint:

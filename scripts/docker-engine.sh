@@ -2,12 +2,12 @@
 # Start, stop or query a local Docker engine for restate-classify's docker runtime (and for CI),
 # set up so that no container traffic and no image pull leaves this machine.
 #
-#   scripts/docker-engine.sh start    install docker.io + debootstrap if missing, start dockerd
+#   scripts/docker-engine.sh start    install docker.io, debootstrap, docker-compose if missing, start dockerd
 #   scripts/docker-engine.sh stop     stop the dockerd this script started, undo its host changes
 #   scripts/docker-engine.sh status   exit 0 (printing the version) if an engine answers, else 1
 #
 # What `start` does, in order:
-#   - apt-get install --no-install-recommends docker.io debootstrap (apt-get update only when a
+#   - apt-get install --no-install-recommends docker.io debootstrap docker-compose (update only when a
 #     package has no candidate or the install fails);
 #   - records the host's net.ipv4.ip_forward and iptables state, then sets ip_forward=0;
 #   - starts dockerd in the background with --bip 172.17.0.1/16 (so the default bridge has a
@@ -36,7 +36,7 @@ readonly START_TIMEOUT="${DOCKER_ENGINE_START_TIMEOUT:-60}"
 readonly STOP_TIMEOUT="${DOCKER_ENGINE_STOP_TIMEOUT:-90}"
 readonly BRIDGE_IP="172.17.0.1/16"
 readonly DEAD_PROXY="http://127.0.0.1:9"
-readonly PACKAGES=(docker.io debootstrap)
+readonly PACKAGES=(docker.io debootstrap docker-compose)
 
 readonly PID_FILE="$STATE_DIR/dockerd.pid"
 readonly STARTTIME_FILE="$STATE_DIR/dockerd.starttime"
@@ -59,7 +59,7 @@ usage() {
     cat >&2 <<EOF
 usage: $PROG start|stop|status
 
-  start   install docker.io and debootstrap if missing, start dockerd (no routing, pulls fail
+  start   install docker.io, debootstrap and docker-compose if missing, start dockerd (no routing, pulls fail
           fast, container egress dropped); does nothing if an engine already answers
   stop    stop the dockerd this script started (by its pid) and undo its host changes
   status  print the engine version and exit 0 if an engine answers on $SOCKET_PATH, else exit 1
@@ -196,6 +196,9 @@ check_bridge_gateway() {
 cmd_start() {
     need_root start
     mkdir -p "$STATE_DIR"
+    # The tools the tests use beside the engine (docker-compose, debootstrap) are installed
+    # whether or not an engine runs already.
+    install_packages
     local version pid
     if version="$(engine_version)"; then
         if pid="$(our_pid)"; then
@@ -218,7 +221,6 @@ cmd_start() {
     fi
     rm -f "$PID_FILE" "$STARTTIME_FILE"
 
-    install_packages
     command -v dockerd >/dev/null 2>&1 || die "dockerd not found on PATH after installing docker.io"
     command -v docker >/dev/null 2>&1 || die "docker client not found on PATH after installing docker.io"
     command -v iptables >/dev/null 2>&1 || die "iptables not found (docker.io depends on it); apt-get install iptables"

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Default config file looked up in the current directory.
-pub const DEFAULT_CONFIG_FILE: &str = "restate-classify.yaml";
+pub(crate) const DEFAULT_CONFIG_FILE: &str = "restate-classify.yaml";
 
 /// Errors loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,7 @@ pub enum ConfigError {
 /// The YAML file's schema: one section per concern.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     /// Cluster shape, location, runtime and images.
     pub cluster: ClusterSettings,
     /// Where external programs are.
@@ -54,7 +54,7 @@ pub struct FileConfig {
 
 impl FileConfig {
     /// Loads `explicit`, else `restate-classify.yaml` if present, else defaults.
-    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+    pub(crate) fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
@@ -68,7 +68,7 @@ impl FileConfig {
     }
 
     /// Parses YAML text (`path` is only used in errors).
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
@@ -94,7 +94,7 @@ pub struct Config {
 
 impl Config {
     /// `flags` (flags and environment, as clap parsed them) over `file` over defaults.
-    pub fn layer(file: FileConfig, flags: Config) -> Self {
+    pub(crate) fn layer(file: FileConfig, flags: Config) -> Self {
         Self {
             cluster: flags.cluster.over(file.cluster),
             tools: flags.tools.over(file.tools),
@@ -104,7 +104,7 @@ impl Config {
     }
 
     /// The resolved LLM configuration, API keys from the process environment.
-    pub fn llm(&self) -> Result<LlmConfig, LlmConfigError> {
+    pub(crate) fn llm(&self) -> Result<LlmConfig, LlmConfigError> {
         LlmConfig::resolve(&self.llm, &|name| std::env::var(name).ok())
     }
 }

@@ -1,6 +1,7 @@
 //! What this machine tells about itself: free ports and who holds them, live processes and their
 //! working directories (from `/proc`), interface addresses, whether we are root, the tail of a
-//! log file. Read-only introspection that the runtimes, the handler server and setup share.
+//! log file, random tokens from its randomness. Read-only introspection that the runtimes, the
+//! handler server, setup and the data layer share.
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::path::Path;
@@ -24,7 +25,7 @@ pub fn is_alive(pid: u32, expect: &str) -> bool {
 
 /// Live processes whose working directory is `dir` (e.g. PostgreSQL backends left behind by a
 /// crashed postmaster: they run in the data directory).
-pub fn processes_in(dir: &Path) -> Vec<u32> {
+pub(crate) fn processes_in(dir: &Path) -> Vec<u32> {
     let Ok(want) = std::fs::canonicalize(dir) else {
         return Vec::new();
     };
@@ -45,7 +46,7 @@ pub fn port_is_free(port: u16) -> bool {
 }
 
 /// Who listens on `port` (any address), as "pid N (command)", if it can be found in `/proc`.
-pub fn port_owner(port: u16) -> Option<String> {
+pub(crate) fn port_owner(port: u16) -> Option<String> {
     let inode = listening_inode(port)?;
     let needle = format!("socket:[{inode}]");
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
@@ -90,20 +91,30 @@ fn listening_inode(port: u16) -> Option<String> {
 }
 
 /// The first IPv4 address of a network interface of this machine (e.g. `docker0`).
-pub fn interface_ipv4(name: &str) -> Option<std::net::Ipv4Addr> {
+pub(crate) fn interface_ipv4(name: &str) -> Option<std::net::Ipv4Addr> {
     nix::ifaddrs::getifaddrs()
         .ok()?
         .filter(|a| a.interface_name == name)
         .find_map(|a| a.address?.as_sockaddr_in().map(|s| s.ip()))
 }
 
+/// A random string of `len` characters from `[A-Za-z0-9]` (the thread RNG, seeded by the OS).
+pub(crate) fn random_token(len: usize) -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
 /// Whether we run as root (then servers that refuse root run as an unprivileged user).
-pub fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
 /// Reads the last `lines` lines of a log file (whole file if shorter).
-pub fn tail(path: &Path, lines: usize) -> std::io::Result<String> {
+pub(crate) fn tail(path: &Path, lines: usize) -> std::io::Result<String> {
     let text = std::fs::read(path)?;
     let text = String::from_utf8_lossy(&text);
     let all: Vec<&str> = text.lines().collect();

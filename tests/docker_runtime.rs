@@ -169,7 +169,8 @@ async fn a_docker_cluster_classifies_survives_a_killed_node_and_cleans_up() {
 
     // `cluster start` brings the killed node back; the cluster is ready again.
     cluster.ok(&["cluster", "start"]);
-    assert_eq!(cluster.status().0, 0);
+    let (code, status) = cluster.status();
+    assert_eq!(code, 0, "status right after start: {status:#}");
 
     // Stop keeps containers and volumes; a start resumes with the data.
     cluster.ok(&["cluster", "stop"]);
@@ -185,7 +186,8 @@ async fn a_docker_cluster_classifies_survives_a_killed_node_and_cleans_up() {
     );
     assert_eq!(engine.volumes(&name).await.expect("list").len(), 5);
     cluster.ok(&["cluster", "start"]);
-    assert_eq!(cluster.status().0, 0);
+    let (code, status) = cluster.status();
+    assert_eq!(code, 0, "status right after a restart: {status:#}");
     exactly_once(&cluster, &db, &run, COUNT).await;
 
     // Clean removes every container, volume and the network, and the state dir.
@@ -234,4 +236,129 @@ async fn a_failed_first_start_leaves_nothing_a_plain_clean_cannot_remove() {
     assert!(engine.networks(&name).await.expect("list").is_empty());
     assert!(engine.volumes(&name).await.expect("list").is_empty());
     assert!(!cluster.state_dir().exists());
+}
+
+/// `docker-compose -p P -f FILE --env-file ENV ARGS…`, with output.
+fn compose(project: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker-compose")
+        .args(["-p", project, "-f"])
+        .arg(dir.join("compose.yml"))
+        .arg("--env-file")
+        .arg(dir.join("compose.env"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("docker-compose cannot run ({e}): `scripts/docker-engine.sh start` installs it")
+        })
+}
+
+/// Takes a compose project down with its volumes, whatever the test did.
+struct ComposeDown<'a>(&'a str, &'a std::path::Path);
+
+impl Drop for ComposeDown<'_> {
+    fn drop(&mut self) {
+        let out = compose(self.0, self.1, &["down", "-v", "--remove-orphans"]);
+        if !out.status.success() {
+            tell(&format!(
+                "  cleanup: docker-compose down failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_compose_file_runs_in_docker_compose_v1() {
+    let Some(_engine) = engine().await else {
+        return;
+    };
+    let _guard = support::cluster_lock().await;
+    let cluster = docker_cluster("compose");
+    let project = cluster.name.clone();
+    let dir = cluster.dir.path().to_path_buf();
+    // The file for this cluster's ports, and its .env with freshly generated credentials.
+    let out = cluster.ok(&[
+        "compose",
+        "--env-file",
+        &dir.join("compose.env").display().to_string(),
+    ]);
+    std::fs::write(dir.join("compose.yml"), &out.stdout).unwrap();
+
+    // Debian 12's docker-compose (v1) accepts it: no top-level `name:`.
+    let config = compose(&project, &dir, &["config", "-q"]);
+    assert!(
+        config.status.success(),
+        "docker-compose config: {}",
+        String::from_utf8_lossy(&config.stderr)
+    );
+
+    // Up with the local images (the image variables of the file), and a cluster forms: every
+    // node healthy, the bucket created, every partition led.
+    let _down = ComposeDown(&project, &dir);
+    let up = compose(&project, &dir, &["up", "-d"]);
+    assert!(
+        up.status.success(),
+        "docker-compose up: {}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let spec = cluster.spec();
+    let addresses: Vec<String> = spec
+        .nodes
+        .iter()
+        .map(|n| format!("http://{}:{}", n.name, n.node_port))
+        .collect();
+    let led = support::eventually(
+        "every partition led in the compose cluster",
+        std::time::Duration::from_secs(240),
+        || async {
+            let id = compose(&project, &dir, &["ps", "-q", "restate-1"]);
+            let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+            if id.is_empty() {
+                return Err("restate-1 has no container yet".to_string());
+            }
+            let out = std::process::Command::new("docker")
+                .args(["exec", &id, "restatectl", "--address", &addresses.join(",")])
+                .args([
+                    "sql",
+                    "--jsonl",
+                    "SELECT count(DISTINCT partition_id) AS n FROM partition_state \
+                     WHERE effective_mode = 'Leader' AND replay_status = 'active'",
+                ])
+                .output()
+                .map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let n = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find_map(|v| v["n"].as_u64())
+                .unwrap_or(0);
+            if n == u64::from(spec.partitions) {
+                Ok(n)
+            } else {
+                Err(format!(
+                    "{n}/{} led; {}",
+                    spec.partitions,
+                    String::from_utf8_lossy(&out.stderr)
+                ))
+            }
+        },
+    )
+    .await;
+    assert_eq!(led, u64::from(spec.partitions));
+    let ps = compose(&project, &dir, &["ps"]);
+    let table = String::from_utf8_lossy(&ps.stdout);
+    for service in ["restate-1", "restate-2", "restate-3", "minio", "postgres"] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.contains(&format!("_{service}_")) && l.contains("(healthy)")),
+            "{service} is not healthy:\n{table}"
+        );
+    }
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("_minio-init_") && l.contains("Exit 0")),
+        "minio-init did not create the bucket:\n{table}"
+    );
 }

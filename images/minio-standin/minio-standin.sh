@@ -10,7 +10,8 @@
 #   anything else that is a program: run as given (bash, ...)
 #
 # What it does not do: nothing listens on the console address (there is no MinIO console), one
-# directory only (no erasure sets, no {1...n} expansion), no TLS (--certs-dir), no `mc`.
+# directory only (no erasure sets, no {1...n} expansion), no TLS (--certs-dir); `mc` is a stand-in
+# for three commands only (see mc).
 # SeaweedFS's own master, volume, filer and admin ports listen inside the container only; they
 # are picked so as not to clash with the S3 and console ports.
 

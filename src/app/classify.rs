@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Throughput profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// Most workflows in flight.
     pub window: usize,
     /// Concurrent submission requests.
@@ -23,24 +23,24 @@ pub struct Profile {
 }
 
 /// Default profile: a window the cluster serves without long queues.
-pub const DEFAULT_PROFILE: Profile = Profile {
+pub(crate) const DEFAULT_PROFILE: Profile = Profile {
     window: 300,
     concurrency: 16,
 };
 /// `--fast`: the largest window the budget allows (rules: what the cluster sustains without
 /// queueing past its invoker limits), more submission concurrency.
-pub const FAST_PROFILE: Profile = Profile {
+pub(crate) const FAST_PROFILE: Profile = Profile {
     window: 800,
     concurrency: 48,
 };
 
 /// Most workflows in flight with `--fast` and an LLM provider: the budget feedback decides
 /// below this.
-pub const FAST_LLM_WINDOW_CAP: usize = 3000;
+pub(crate) const FAST_LLM_WINDOW_CAP: usize = 3000;
 
 /// What to classify and how fast.
 #[derive(Debug, Clone)]
-pub struct ClassifyOptions {
+pub(crate) struct ClassifyOptions {
     /// Which indicators.
     pub selection: Selection,
     /// The `--fast` profile.
@@ -53,7 +53,7 @@ pub struct ClassifyOptions {
 
 impl ClassifyOptions {
     /// The throughput profile these options select.
-    pub fn profile(&self) -> Profile {
+    pub(crate) fn profile(&self) -> Profile {
         let mut p = if self.fast {
             FAST_PROFILE
         } else {
@@ -69,7 +69,7 @@ impl ClassifyOptions {
 impl Session {
     /// Classifies what `opts` selects (resuming an interrupted run) until every indicator has
     /// a stored outcome or `cancel` fires.
-    pub async fn classify(
+    pub(crate) async fn classify(
         &self,
         opts: &ClassifyOptions,
         cancel: CancellationToken,
@@ -104,7 +104,6 @@ impl Session {
         let llm = &self.llm;
         let run = RunOptions {
             selection: opts.selection.clone(),
-            window: profile.window,
             concurrency: profile.concurrency,
             recorded: serde_json::json!({
                 "provider": opts.provider.unwrap_or(ProviderKind::Rules),

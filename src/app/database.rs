@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::db::target::{DatabaseTarget, Origin};
 
 /// The database `config` points at.
-pub fn database(config: &Config) -> Result<DatabaseTarget, AppError> {
+pub(crate) fn database(config: &Config) -> Result<DatabaseTarget, AppError> {
     if let Some(url) = &config.database.url {
         return Ok(DatabaseTarget::from_url(url)?);
     }

@@ -13,7 +13,7 @@ use crate::submit::run::RunError;
 
 /// Errors of a session or a job.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),

@@ -3,12 +3,12 @@
 //! the handler server, registers the handlers, and runs classifications; [`database`] decides
 //! which database a command uses. `cli` only parses, calls these and prints.
 
-pub mod classify;
-pub mod database;
-pub mod error;
-pub mod session;
+pub(crate) mod classify;
+pub(crate) mod database;
+pub(crate) mod error;
+pub(crate) mod session;
 
-pub use classify::{ClassifyOptions, Profile};
-pub use database::database;
-pub use error::AppError;
-pub use session::{External, Nodes, Session, SessionOptions};
+pub(crate) use classify::ClassifyOptions;
+pub(crate) use database::database;
+pub(crate) use error::AppError;
+pub(crate) use session::{External, Nodes, Session, SessionOptions};

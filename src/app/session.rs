@@ -24,7 +24,7 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(60);
 /// A Restate cluster this binary does not manage (Kubernetes, Restate Cloud, …): nothing of it is
 /// started or stopped here, its nodes must reach this process's handlers at `handler_url`.
 #[derive(Debug, Clone)]
-pub struct External {
+pub(crate) struct External {
     /// Ingress URLs.
     pub ingress: Vec<String>,
     /// Admin URLs (for registration).
@@ -34,7 +34,7 @@ pub struct External {
 }
 
 /// Where the workflows run.
-pub enum Nodes {
+pub(crate) enum Nodes {
     /// The cluster this binary manages.
     Local(Box<Cluster>),
     /// A cluster it only uses.
@@ -42,7 +42,7 @@ pub enum Nodes {
 }
 
 /// What to open.
-pub struct SessionOptions {
+pub(crate) struct SessionOptions {
     /// Use this cluster instead of the local one.
     pub external: Option<External>,
     /// Start the local cluster (what is not running) and wait this long for it to be ready.
@@ -58,12 +58,12 @@ pub struct SessionOptions {
 }
 
 /// Binds more services on the handler endpoint.
-pub type ExtraServices =
+pub(crate) type ExtraServices =
     Box<dyn FnOnce(restate_sdk::endpoint::Builder) -> restate_sdk::endpoint::Builder + Send>;
 
 impl SessionOptions {
     /// A session with `llm` answering, on the local cluster as it is (not started).
-    pub fn new(llm: LlmConfig) -> Self {
+    pub(crate) fn new(llm: LlmConfig) -> Self {
         Self {
             external: None,
             start: None,
@@ -76,11 +76,9 @@ impl SessionOptions {
 }
 
 /// An open session.
-pub struct Session {
+pub(crate) struct Session {
     nodes: Nodes,
     http: reqwest::Client,
-    /// The database it uses.
-    pub db: DatabaseTarget,
     /// Its connection pool (schema migrated).
     pub pool: Pool,
     /// Who answers the stages.
@@ -91,7 +89,7 @@ pub struct Session {
 }
 
 /// The handlers' endpoint, accepting only requests signed with `identity` when given.
-pub fn handler_endpoint(
+pub(crate) fn handler_endpoint(
     identity: Option<&str>,
     app: Option<App>,
 ) -> Result<restate_sdk::prelude::Endpoint, AppError> {
@@ -99,7 +97,7 @@ pub fn handler_endpoint(
 }
 
 /// Starts `cluster` (what is not running) and waits until it is ready, saying what happens.
-pub async fn start(
+pub(crate) async fn start(
     cluster: &Cluster,
     timeout: Duration,
     say: &mut (dyn FnMut(&str) + Send),
@@ -115,7 +113,7 @@ pub async fn start(
 
 impl Session {
     /// Opens everything a job needs; `say` gets progress lines.
-    pub async fn open(
+    pub(crate) async fn open(
         config: &Config,
         opts: SessionOptions,
         say: &mut (dyn FnMut(&str) + Send),
@@ -188,7 +186,6 @@ impl Session {
         let session = Self {
             nodes,
             http: reqwest::Client::new(),
-            db,
             pool,
             executor,
             llm: opts.llm,
@@ -218,16 +215,8 @@ impl Session {
         Ok(())
     }
 
-    /// The cluster, when it is the local one.
-    pub fn cluster(&self) -> Option<&Cluster> {
-        match &self.nodes {
-            Nodes::Local(c) => Some(c),
-            Nodes::External(_) => None,
-        }
-    }
-
     /// Admin clients in node order.
-    pub fn admins(&self) -> Vec<AdminClient> {
+    pub(crate) fn admins(&self) -> Vec<AdminClient> {
         match &self.nodes {
             Nodes::Local(c) => c.admins(),
             Nodes::External(e) => e
@@ -239,7 +228,7 @@ impl Session {
     }
 
     /// Ingress clients by node name, in node order.
-    pub fn ingresses(&self) -> Vec<(String, IngressClient)> {
+    pub(crate) fn ingresses(&self) -> Vec<(String, IngressClient)> {
         match &self.nodes {
             Nodes::Local(c) => c
                 .spec()
@@ -264,7 +253,7 @@ impl Session {
 
     /// Stops the handler server (draining in-flight requests) and writes the last LLM call
     /// records.
-    pub async fn close(self) -> Nodes {
+    pub(crate) async fn close(self) -> Nodes {
         self.server.stop().await;
         self.executor.flush().await;
         self.nodes

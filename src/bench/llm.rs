@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Errors of the rehearsal.
 #[derive(Debug, thiserror::Error)]
-pub enum BenchError {
+pub(crate) enum BenchError {
     /// The simulator did not start.
     #[error(transparent)]
     Sim(#[from] SimError),
@@ -30,7 +30,7 @@ pub enum BenchError {
 
 /// How to rehearse.
 #[derive(Debug, Clone)]
-pub struct LlmBenchOptions {
+pub(crate) struct LlmBenchOptions {
     /// The simulator (its port is ignored: a free one is used).
     pub sim: SimConfig,
     /// Client settings; `stages`, endpoints and model are replaced to point at the simulator
@@ -44,7 +44,7 @@ pub struct LlmBenchOptions {
 
 /// What the rehearsal measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct LlmBenchReport {
+pub(crate) struct LlmBenchReport {
     /// Records classified.
     pub records: u64,
     /// Wall time, seconds.
@@ -69,7 +69,7 @@ pub struct LlmBenchReport {
 }
 
 /// Runs the rehearsal over `records`, calling `progress` with a status line now and then.
-pub async fn run(
+pub(crate) async fn run(
     records: Vec<IndicatorRecord>,
     opts: LlmBenchOptions,
     progress: impl Fn(String) + Send + Sync + 'static,

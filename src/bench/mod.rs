@@ -3,8 +3,8 @@
 //! run's LLM side against llm-sim ([`llm`]). Their services ([`services`]) are bound only on
 //! the handler server of a benchmark session.
 
-pub mod llm;
-pub mod services;
+pub(crate) mod llm;
+pub(crate) mod services;
 
 use crate::app::{AppError, ClassifyOptions, Session, SessionOptions};
 use crate::config::Config;
@@ -24,7 +24,7 @@ const CEILING_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Errors of a benchmark.
 #[derive(Debug, thiserror::Error)]
-pub enum BenchError {
+pub(crate) enum BenchError {
     /// The session failed.
     #[error(transparent)]
     App(#[from] AppError),
@@ -43,7 +43,7 @@ pub enum BenchError {
 
 /// How the ceiling is measured.
 #[derive(Debug, Clone, Copy)]
-pub struct CeilingOptions {
+pub(crate) struct CeilingOptions {
     /// Workflows to run.
     pub count: usize,
     /// Most in flight at once.
@@ -54,7 +54,7 @@ pub struct CeilingOptions {
 
 /// Result of one throughput measurement.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Throughput {
+pub(crate) struct Throughput {
     /// What was measured.
     pub what: String,
     /// Workflows completed.
@@ -67,7 +67,7 @@ pub struct Throughput {
 
 /// What `bench pipeline` reports.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct PipelineReport {
+pub(crate) struct PipelineReport {
     /// The ceiling workflows.
     pub ceiling: Option<Throughput>,
     /// The real pipeline.
@@ -97,7 +97,10 @@ async fn bench_session(
 }
 
 /// `bench ceiling`: the engine's ceiling on the local cluster.
-pub async fn ceiling_only(config: &Config, opts: CeilingOptions) -> Result<Throughput, BenchError> {
+pub(crate) async fn ceiling_only(
+    config: &Config,
+    opts: CeilingOptions,
+) -> Result<Throughput, BenchError> {
     let (session, log) = bench_session(config, LlmConfig::rules_only()).await?;
     let t = ceiling(&session, &log, opts).await;
     session.close().await;
@@ -107,7 +110,7 @@ pub async fn ceiling_only(config: &Config, opts: CeilingOptions) -> Result<Throu
 /// `bench pipeline`: the real pipeline on every stored indicator (a forced run) between two
 /// ceiling measurements on the same cluster (its state grows with every run: the mean of the
 /// two is the reference).
-pub async fn pipeline(
+pub(crate) async fn pipeline(
     config: &Config,
     llm: LlmConfig,
     classify: &ClassifyOptions,

@@ -8,23 +8,21 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Service name of the no-op stage.
-pub const NOOP_SERVICE: &str = "bench-noop";
 /// Workflow name of the ceiling workflow.
-pub const CEILING_WORKFLOW: &str = "bench-ceiling";
+pub(crate) const CEILING_WORKFLOW: &str = "bench-ceiling";
 /// Calls per ceiling workflow (the pipeline's six stages).
-pub const CALLS: usize = 6;
+pub(crate) const CALLS: usize = 6;
 
 /// Distinct workflow keys that completed in this process (replays counted once).
 #[derive(Debug, Default)]
-pub struct CompletionLog {
+pub(crate) struct CompletionLog {
     keys: Mutex<HashSet<String>>,
     count: AtomicU64,
 }
 
 impl CompletionLog {
     /// Records that `key` finished.
-    pub fn record(&self, key: &str) {
+    pub(crate) fn record(&self, key: &str) {
         if let Ok(mut keys) = self.keys.lock()
             && keys.insert(key.to_string())
         {
@@ -33,13 +31,13 @@ impl CompletionLog {
     }
 
     /// Distinct completions so far.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
 }
 
 /// The no-op stage: returns its input.
-pub struct NoopStage;
+pub(crate) struct NoopStage;
 
 #[restate_sdk::service(name = "bench-noop")]
 impl NoopStage {
@@ -55,7 +53,7 @@ impl NoopStage {
 }
 
 /// The ceiling workflow: six sequential no-op calls.
-pub struct CeilingWorkflow {
+pub(crate) struct CeilingWorkflow {
     /// Where completions are recorded.
     pub completions: Arc<CompletionLog>,
 }
@@ -84,7 +82,7 @@ impl CeilingWorkflow {
 }
 
 /// Binds the benchmark services on a handler endpoint; ceiling completions go to `log`.
-pub fn bind(
+pub(crate) fn bind(
     builder: restate_sdk::endpoint::Builder,
     log: Arc<CompletionLog>,
 ) -> restate_sdk::endpoint::Builder {
@@ -94,7 +92,7 @@ pub fn bind(
 }
 
 /// A payload the size of a real stage input (compact indicator facts, ~600 bytes).
-pub fn payload(i: usize) -> serde_json::Value {
+pub(crate) fn payload(i: usize) -> serde_json::Value {
     serde_json::json!({
         "id": format!("bench-{i}"),
         "name": "Gross Domestic Product Annual Growth Rate",

@@ -87,7 +87,7 @@ async fn load(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<Vec<Indica
 }
 
 /// Runs `bench llm`.
-pub async fn run(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<i32> {
+pub(crate) async fn run(config: &Config, args: &BenchLlmArgs) -> anyhow::Result<i32> {
     let records = load(config, args).await?;
     // The client's budget is the simulator's unless a flag sets it; the simulator needs no key
     // and its URL is set by the rehearsal.

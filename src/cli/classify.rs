@@ -57,7 +57,7 @@ pub struct ClassifyArgs {
 
 impl ClassifyArgs {
     /// The job these flags describe.
-    pub fn options(&self) -> ClassifyOptions {
+    pub(crate) fn options(&self) -> ClassifyOptions {
         ClassifyOptions {
             selection: Selection {
                 force: self.force,
@@ -72,7 +72,7 @@ impl ClassifyArgs {
     }
 
     /// The external cluster these flags name, if any.
-    pub fn external(&self) -> Option<External> {
+    pub(crate) fn external(&self) -> Option<External> {
         (!self.ingress.is_empty()).then(|| External {
             ingress: self.ingress.clone(),
             admin: self.admin.clone(),
@@ -90,7 +90,7 @@ fn say(line: &str) {
 
 /// Runs `classify` on a session opened with `opts` (`start` for all-in-one); prints the LLM
 /// summary line.
-pub async fn run_with(
+pub(crate) async fn run_with(
     config: &Config,
     args: &ClassifyArgs,
     start: Option<Duration>,

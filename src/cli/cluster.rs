@@ -64,7 +64,7 @@ pub struct KillArgs {
 }
 
 /// Opens the cluster the config describes, on the runtime it runs on (or is asked to).
-pub async fn open(config: &Config) -> anyhow::Result<Cluster> {
+pub(crate) async fn open(config: &Config) -> anyhow::Result<Cluster> {
     Ok(Cluster::open(&config.cluster, &config.tools).await?)
 }
 
@@ -152,7 +152,7 @@ fn abs(p: &std::path::Path) -> String {
 }
 
 /// Prints where everything is reachable and where state persists.
-pub fn print_addresses(cluster: &Cluster) {
+pub(crate) fn print_addresses(cluster: &Cluster) {
     let spec = cluster.spec();
     let docker = cluster.runtime() == Runtime::Docker;
     let mut t = Table::new();

@@ -19,7 +19,7 @@ pub struct ComposeArgs {
 }
 
 /// The spec the compose file describes: settings given, else defaults (3 nodes, seed ports).
-pub fn spec(config: &Config) -> anyhow::Result<ClusterSpec> {
+pub(crate) fn spec(config: &Config) -> anyhow::Result<ClusterSpec> {
     Ok(config.cluster.spec(Runtime::Docker, None)?)
 }
 

@@ -35,7 +35,7 @@ pub struct LlmSimArgs {
 
 impl LlmSimArgs {
     /// The simulator configuration (answers from the rules engine).
-    pub fn sim_config(&self) -> anyhow::Result<SimConfig> {
+    pub(crate) fn sim_config(&self) -> anyhow::Result<SimConfig> {
         anyhow::ensure!(
             self.window_s > 0.0 && self.window_s.is_finite(),
             "--window-s must be positive"

@@ -3,7 +3,7 @@
 
 pub mod all_in_one;
 pub mod bench;
-pub mod bench_llm;
+pub(crate) mod bench_llm;
 pub mod classify;
 pub mod cluster;
 pub mod compose;

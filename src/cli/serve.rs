@@ -29,7 +29,7 @@ pub struct ServeArgs {
 }
 
 /// Resolves once SIGTERM or SIGINT arrives.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

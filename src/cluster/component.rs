@@ -5,13 +5,13 @@ use super::spec::ClusterSpec;
 use std::fmt;
 
 /// The object store's component name.
-pub const OBJECT_STORE: &str = "object-store";
+pub(crate) const OBJECT_STORE: &str = "object-store";
 /// PostgreSQL's component name.
-pub const POSTGRES: &str = "postgres";
+pub(crate) const POSTGRES: &str = "postgres";
 
 /// One part of a cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Component {
+pub(crate) enum Component {
     /// The S3 object store that holds partition snapshots.
     ObjectStore,
     /// The database.
@@ -22,19 +22,19 @@ pub enum Component {
 
 impl Component {
     /// Every component of `spec` in start order: object store, database, nodes.
-    pub fn all(spec: &ClusterSpec) -> Vec<Component> {
+    pub(crate) fn all(spec: &ClusterSpec) -> Vec<Component> {
         let mut v = vec![Component::ObjectStore, Component::Postgres];
         v.extend(spec.nodes.iter().map(|n| Component::Node(n.id)));
         v
     }
 
     /// The nodes of `spec`.
-    pub fn nodes(spec: &ClusterSpec) -> Vec<Component> {
+    pub(crate) fn nodes(spec: &ClusterSpec) -> Vec<Component> {
         spec.nodes.iter().map(|n| Component::Node(n.id)).collect()
     }
 
     /// Resolves what a user typed (`restate-2`, `2`, `n2`, `s3`, `minio`, `db`, …).
-    pub fn parse(spec: &ClusterSpec, name: &str) -> Option<Component> {
+    pub(crate) fn parse(spec: &ClusterSpec, name: &str) -> Option<Component> {
         match name {
             "object-store" | "s3" | "seaweedfs" | "weed" | "minio" => Some(Component::ObjectStore),
             "postgres" | "postgresql" | "db" | "database" | "timescaledb" => {
@@ -45,12 +45,12 @@ impl Component {
     }
 
     /// Whether it is a Restate node.
-    pub fn is_node(self) -> bool {
+    pub(crate) fn is_node(self) -> bool {
         matches!(self, Component::Node(_))
     }
 
     /// Its canonical name, as `cluster.json`, logs and `cluster logs` use it.
-    pub fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         match self {
             Component::ObjectStore => OBJECT_STORE.into(),
             Component::Postgres => POSTGRES.into(),

@@ -27,15 +27,15 @@ pub const COMPOSE_FILE: &str = "compose/docker-compose.cluster.yml";
 pub const ENV_EXAMPLE_FILE: &str = "compose/.env.example";
 /// The compose project name. Given on the command line (`-p`), not in the file: docker-compose
 /// v1, the only compose Debian 12 ships, rejects a top-level `name:`.
-pub const PROJECT: &str = "restate-classify";
+pub(crate) const PROJECT: &str = "restate-classify";
 /// The network every service joins.
-pub const NETWORK: &str = "cluster";
+pub(crate) const NETWORK: &str = "cluster";
 /// The one-shot service that creates the snapshot bucket.
-pub const MINIO_INIT: &str = "minio-init";
+pub(crate) const MINIO_INIT: &str = "minio-init";
 
 /// Errors writing the `.env` file.
 #[derive(Debug, thiserror::Error)]
-pub enum ComposeError {
+pub(crate) enum ComposeError {
     /// The file could not be written.
     #[error("writing {path}: {source}")]
     Write {
@@ -203,7 +203,7 @@ fn service(c: &ContainerSpec) -> Service {
 }
 
 /// The compose document for `spec`.
-pub fn document(spec: &ClusterSpec) -> ComposeFile {
+pub(crate) fn document(spec: &ClusterSpec) -> ComposeFile {
     let containers = container_spec::cluster_containers(spec, Target::Compose);
     let mut services = BTreeMap::new();
     let mut volumes = BTreeMap::new();
@@ -339,7 +339,7 @@ pub fn env_example() -> String {
 
 /// Writes a `.env` for compose (mode 0600) with `creds`, and the request-identity key next to
 /// the cluster's other generated files (`identity_key_file`, also 0600). Prints nothing secret.
-pub fn write_env_file(
+pub(crate) fn write_env_file(
     path: &Path,
     creds: &Credentials,
     identity_key_file: &Path,

@@ -23,40 +23,38 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-pub use super::spec::{MINIO_IMAGE, POSTGRES_IMAGE, RESTATE_IMAGE};
-
 /// Label naming the cluster an object belongs to; the docker runtime acts only on objects that
 /// carry it with its cluster's name.
 pub const LABEL_CLUSTER: &str = "dev.restate-classify.cluster";
 /// Label naming the component (`restate-1`, `object-store`, `postgres`).
-pub const LABEL_COMPONENT: &str = "dev.restate-classify.component";
+pub(crate) const LABEL_COMPONENT: &str = "dev.restate-classify.component";
 /// Label holding a hash of the container's description, to notice when it must be recreated.
-pub const LABEL_CONFIG_HASH: &str = "dev.restate-classify.config-hash";
+pub(crate) const LABEL_CONFIG_HASH: &str = "dev.restate-classify.config-hash";
 /// Label marking compose-managed services (they carry no cluster label, so the docker runtime
 /// never mistakes them for its own).
-pub const LABEL_COMPOSE: &str = "dev.restate-classify.compose";
+pub(crate) const LABEL_COMPOSE: &str = "dev.restate-classify.compose";
 
 /// Where node containers find the request-identity private key (mounted read-only).
-pub const IDENTITY_KEY_TARGET: &str = "/run/secrets/request-identity.pem";
+pub(crate) const IDENTITY_KEY_TARGET: &str = "/run/secrets/request-identity.pem";
 /// MinIO's data directory (its volume).
-pub const MINIO_DATA_DIR: &str = "/data";
+pub(crate) const MINIO_DATA_DIR: &str = "/data";
 /// PostgreSQL's data directory (its volume).
-pub const POSTGRES_DATA_DIR: &str = "/var/lib/postgresql/data";
+pub(crate) const POSTGRES_DATA_DIR: &str = "/var/lib/postgresql/data";
 /// `extra_hosts` entry that lets containers reach the handler server on this machine.
-pub const HOST_GATEWAY_ENTRY: &str = "host.docker.internal:host-gateway";
+pub(crate) const HOST_GATEWAY_ENTRY: &str = "host.docker.internal:host-gateway";
 /// Seconds a node gets to shut down cleanly (as the native runtime gives it) before a kill.
-pub const NODE_STOP_TIMEOUT_SECS: u32 = 40;
+pub(crate) const NODE_STOP_TIMEOUT_SECS: u32 = 40;
 /// Seconds the object store and the database get to shut down.
-pub const SERVICE_STOP_TIMEOUT_SECS: u32 = 30;
+pub(crate) const SERVICE_STOP_TIMEOUT_SECS: u32 = 30;
 /// PostgreSQL server settings, the same the native runtime starts `postgres` with.
-pub const POSTGRES_SETTINGS: [&str; 3] = [
+pub(crate) const POSTGRES_SETTINGS: [&str; 3] = [
     "max_connections=200",
     "shared_buffers=256MB",
     "log_min_messages=warning",
 ];
 
 /// TimescaleDB phones home unless told not to (like `disable-telemetry` for Restate).
-pub const TIMESCALEDB_NO_TELEMETRY: &str = "timescaledb.telemetry_level=off";
+pub(crate) const TIMESCALEDB_NO_TELEMETRY: &str = "timescaledb.telemetry_level=off";
 
 /// Variable (for the binary and for compose) replacing the Restate image.
 pub const ENV_RESTATE_IMAGE: &str = "RESTATE_CLASSIFY_RESTATE_IMAGE";
@@ -66,17 +64,17 @@ pub const ENV_OBJECT_STORE_IMAGE: &str = "RESTATE_CLASSIFY_OBJECT_STORE_IMAGE";
 pub const ENV_POSTGRES_IMAGE: &str = "RESTATE_CLASSIFY_POSTGRES_IMAGE";
 
 /// Compose variable holding the S3 access key (MinIO's root user).
-pub const ENV_MINIO_USER: &str = "MINIO_ROOT_USER";
+pub(crate) const ENV_MINIO_USER: &str = "MINIO_ROOT_USER";
 /// Compose variable holding the S3 secret key (MinIO's root password).
-pub const ENV_MINIO_PASSWORD: &str = "MINIO_ROOT_PASSWORD";
+pub(crate) const ENV_MINIO_PASSWORD: &str = "MINIO_ROOT_PASSWORD";
 /// Compose variable holding the PostgreSQL password.
-pub const ENV_POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
+pub(crate) const ENV_POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 /// Compose variable holding the path of the request-identity private key (PEM).
-pub const ENV_IDENTITY_KEY_FILE: &str = "REQUEST_IDENTITY_KEY_FILE";
+pub(crate) const ENV_IDENTITY_KEY_FILE: &str = "REQUEST_IDENTITY_KEY_FILE";
 
 /// Who the descriptions are for: this decides names and how secrets appear.
 #[derive(Clone, Copy)]
-pub enum Target<'a> {
+pub(crate) enum Target<'a> {
     /// The docker runtime: engine-wide unique names, the cluster's generated secrets, and the
     /// key file on this machine.
     Engine {
@@ -140,7 +138,7 @@ fn required_var(var: &str) -> String {
 
 /// A port published on the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PublishedPort {
+pub(crate) struct PublishedPort {
     /// Host address it is published on (the spec's bind host).
     pub host_ip: String,
     /// Port on the host.
@@ -153,7 +151,7 @@ pub struct PublishedPort {
 
 /// A named volume mounted into the container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VolumeMount {
+pub(crate) struct VolumeMount {
     /// Volume name.
     pub volume: String,
     /// Mount point inside the container.
@@ -162,7 +160,7 @@ pub struct VolumeMount {
 
 /// A file of this machine mounted into the container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BindMount {
+pub(crate) struct BindMount {
     /// Path on the host (or a `${VAR}` reference in compose).
     pub source: String,
     /// Path inside the container.
@@ -173,7 +171,7 @@ pub struct BindMount {
 
 /// One container of the cluster.
 #[derive(Clone, PartialEq, Eq, Serialize)]
-pub struct ContainerSpec {
+pub(crate) struct ContainerSpec {
     /// Component name (`restate-1`, `object-store`, `postgres`), as `cluster logs` takes it.
     pub component: String,
     /// Container name (engine) or service name (compose).
@@ -215,17 +213,17 @@ impl std::fmt::Debug for ContainerSpec {
 }
 
 /// The cluster's network on the engine.
-pub fn network_name(spec: &ClusterSpec) -> String {
+pub(crate) fn network_name(spec: &ClusterSpec) -> String {
     format!("restate-classify-{}", spec.name)
 }
 
 /// A container's (and its volume's) engine-wide name: `restate-classify-<cluster>-<host>`.
-pub fn engine_name(spec: &ClusterSpec, hostname: &str) -> String {
+pub(crate) fn engine_name(spec: &ClusterSpec, hostname: &str) -> String {
     format!("restate-classify-{}-{hostname}", spec.name)
 }
 
 /// Network host name of a component.
-pub fn hostname(component: &str) -> &str {
+pub(crate) fn hostname(component: &str) -> &str {
     match component {
         OBJECT_STORE => DOCKER_OBJECT_STORE_HOST,
         POSTGRES => DOCKER_POSTGRES_HOST,
@@ -234,7 +232,7 @@ pub fn hostname(component: &str) -> &str {
 }
 
 /// The cluster's containers in start order: object store, database, then every node.
-pub fn cluster_containers(spec: &ClusterSpec, target: Target<'_>) -> Vec<ContainerSpec> {
+pub(crate) fn cluster_containers(spec: &ClusterSpec, target: Target<'_>) -> Vec<ContainerSpec> {
     // The descriptions are of containers whatever runtime the spec was made for.
     let mut spec = spec.clone();
     spec.runtime = Runtime::Docker;
@@ -399,7 +397,7 @@ impl Builder<'_> {
 impl ContainerSpec {
     /// SHA-256 of everything but the hash label: equal hashes mean an existing container can be
     /// started as it is; a different one means it must be recreated (its volume is kept).
-    pub fn config_hash(&self) -> String {
+    pub(crate) fn config_hash(&self) -> String {
         let mut c = self.clone();
         c.labels.remove(LABEL_CONFIG_HASH);
         // Serialising plain structs, BTreeMaps and Vecs cannot fail and is deterministic.
@@ -416,7 +414,7 @@ impl ContainerSpec {
     }
 
     /// The body of the engine's create-container call.
-    pub fn to_create_body(&self) -> ContainerCreateBody {
+    pub(crate) fn to_create_body(&self) -> ContainerCreateBody {
         let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = self
             .ports
             .iter()
@@ -480,6 +478,7 @@ impl ContainerSpec {
 mod tests {
     use super::*;
     use crate::cluster::spec::SpecOptions;
+    use crate::cluster::spec::{MINIO_IMAGE, POSTGRES_IMAGE, RESTATE_IMAGE};
     use std::collections::BTreeSet;
 
     fn spec(nodes: u32) -> ClusterSpec {

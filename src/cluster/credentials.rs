@@ -3,7 +3,6 @@
 //! They never go to logs or command output: `Debug` is redacted and the status/JSON views print
 //! URLs without passwords.
 
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::Write;
@@ -53,14 +52,7 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// A random string of `len` characters from `[A-Za-z0-9]`.
-pub fn random_token(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
-}
+use crate::host::random_token;
 
 impl Credentials {
     /// Fresh random credentials.
@@ -88,7 +80,7 @@ impl Credentials {
     }
 
     /// Saves these credentials at `path` (mode 0600) unless a file is there already.
-    pub fn save_if_missing(&self, path: &Path) -> Result<(), CredentialsError> {
+    pub(crate) fn save_if_missing(&self, path: &Path) -> Result<(), CredentialsError> {
         if path.exists() {
             return Ok(());
         }
@@ -124,7 +116,7 @@ impl Credentials {
 }
 
 /// A fresh Ed25519 request-identity key pair: (PKCS#8 PEM private key, `publickeyv1_…` public key).
-pub fn identity_keypair() -> (String, String) {
+pub(crate) fn identity_keypair() -> (String, String) {
     use ed25519_dalek::pkcs8::{EncodePrivateKey, spki::der::pem::LineEnding};
     let secret: [u8; 32] = rand::random();
     let key = ed25519_dalek::SigningKey::from_bytes(&secret);
@@ -141,7 +133,7 @@ pub fn identity_keypair() -> (String, String) {
 }
 
 /// Writes `bytes` to `path` with mode 0600, creating parent directories.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }

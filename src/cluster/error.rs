@@ -15,7 +15,7 @@ use crate::tools::ToolError;
 
 /// Errors of the cluster lifecycle.
 #[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
+pub(crate) enum ClusterError {
     /// The cluster description is invalid.
     #[error(transparent)]
     Spec(#[from] SpecError),

@@ -41,7 +41,7 @@ pub enum ProbeError {
 
 /// How many partitions exist and how many have an active leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartitionLeadership {
+pub(crate) struct PartitionLeadership {
     /// Partitions in the partition table.
     pub total: u64,
     /// Partitions with an active leader.
@@ -50,19 +50,19 @@ pub struct PartitionLeadership {
 
 impl PartitionLeadership {
     /// Every partition has a leader (and there is at least one partition).
-    pub fn complete(&self) -> bool {
+    pub(crate) fn complete(&self) -> bool {
         self.total > 0 && self.led >= self.total
     }
 }
 
 /// Counts all partitions.
-pub const PARTITIONS_SQL: &str = "SELECT count(*) AS n FROM partitions";
+pub(crate) const PARTITIONS_SQL: &str = "SELECT count(*) AS n FROM partitions";
 /// Counts partitions whose leader is active.
-pub const LED_PARTITIONS_SQL: &str = "SELECT count(DISTINCT partition_id) AS n FROM partition_state \
+pub(crate) const LED_PARTITIONS_SQL: &str = "SELECT count(DISTINCT partition_id) AS n FROM partition_state \
      WHERE effective_mode = 'Leader' AND replay_status = 'active'";
 
 /// Arguments of `restatectl` (after the program) for one SQL query against `addresses`.
-pub fn restatectl_sql_args(addresses: &[String], sql: &str) -> Vec<String> {
+pub(crate) fn restatectl_sql_args(addresses: &[String], sql: &str) -> Vec<String> {
     vec![
         "--address".into(),
         addresses.join(","),
@@ -73,7 +73,7 @@ pub fn restatectl_sql_args(addresses: &[String], sql: &str) -> Vec<String> {
 }
 
 /// The JSON rows of `restatectl sql --jsonl` output (other lines are ignored).
-pub fn parse_jsonl(stdout: &str) -> Vec<serde_json::Value> {
+pub(crate) fn parse_jsonl(stdout: &str) -> Vec<serde_json::Value> {
     stdout
         .lines()
         .filter(|l| l.starts_with('{'))
@@ -82,7 +82,7 @@ pub fn parse_jsonl(stdout: &str) -> Vec<serde_json::Value> {
 }
 
 /// Runs a SQL query over the cluster-state tables with `restatectl sql --jsonl`.
-pub async fn restatectl_sql(
+pub(crate) async fn restatectl_sql(
     restatectl: &Path,
     addresses: &[String],
     sql: &str,
@@ -117,7 +117,7 @@ pub async fn restatectl_sql(
 }
 
 /// Counts partitions and those with an active leader.
-pub async fn partition_leadership(
+pub(crate) async fn partition_leadership(
     restatectl: &Path,
     addresses: &[String],
 ) -> Result<PartitionLeadership, ProbeError> {
@@ -126,7 +126,9 @@ pub async fn partition_leadership(
 
 /// Counts partitions and those with an active leader, running each query through `run` (the
 /// host's `restatectl`, or `restatectl` inside a node container).
-pub async fn partition_leadership_with<F, Fut>(run: F) -> Result<PartitionLeadership, ProbeError>
+pub(crate) async fn partition_leadership_with<F, Fut>(
+    run: F,
+) -> Result<PartitionLeadership, ProbeError>
 where
     F: Fn(&'static str) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<serde_json::Value>, ProbeError>>,
@@ -142,28 +144,12 @@ where
     Ok(PartitionLeadership { total, led })
 }
 
-/// Names of the nodes the cluster reports alive.
-pub async fn alive_nodes(
-    restatectl: &Path,
-    addresses: &[String],
-) -> Result<Vec<String>, ProbeError> {
-    Ok(restatectl_sql(
-        restatectl,
-        addresses,
-        "SELECT name FROM nodes WHERE state = 'alive'",
-    )
-    .await?
-    .iter()
-    .filter_map(|r| r.get("name").and_then(|n| n.as_str()).map(str::to_string))
-    .collect())
-}
-
 /// Sends the readiness probe through `ingress` and checks the echo.
 pub async fn probe_invocation(
     ingress: &IngressClient,
     timeout: Duration,
 ) -> Result<(), ProbeError> {
-    let nonce = crate::cluster::credentials::random_token(16);
+    let nonce = crate::host::random_token(16);
     let got: String = ingress
         .call(probe::SERVICE, probe::HANDLER, &nonce, timeout)
         .await
@@ -182,7 +168,7 @@ pub async fn probe_invocation(
 }
 
 /// Admin clients of `spec`'s nodes, in node order.
-pub fn admin_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<AdminClient> {
+pub(crate) fn admin_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<AdminClient> {
     spec.admin_urls()
         .into_iter()
         .map(|u| AdminClient::new(http.clone(), u))
@@ -190,7 +176,7 @@ pub fn admin_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<AdminCli
 }
 
 /// Ingress clients of `spec`'s nodes, in node order.
-pub fn ingress_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<IngressClient> {
+pub(crate) fn ingress_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<IngressClient> {
     spec.ingress_urls()
         .into_iter()
         .map(|u| IngressClient::new(http.clone(), u))
@@ -199,7 +185,7 @@ pub fn ingress_clients(spec: &ClusterSpec, http: &reqwest::Client) -> Vec<Ingres
 
 /// An admin API's refusal to register a deployment.
 #[derive(Debug)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     /// The admin API's URL.
     pub admin: String,
     /// Why.
@@ -209,7 +195,7 @@ pub struct Refusal {
 /// Registers `uri` (with `force`, so changed code replaces the old schema) through the first
 /// admin API that accepts it, trying them all every `pause` until `deadline`; returns the
 /// services the deployment provides, or the last refusal.
-pub async fn register_through_any(
+pub(crate) async fn register_through_any(
     admins: &[AdminClient],
     uri: &str,
     deadline: std::time::Instant,
@@ -237,7 +223,10 @@ pub async fn register_through_any(
 
 /// The admin APIs that answer but do not list all of `services` yet. An admin that does not
 /// answer is skipped: its node learns the registration from the cluster when it rejoins.
-pub async fn admins_missing_services(admins: &[AdminClient], services: &[String]) -> Vec<String> {
+pub(crate) async fn admins_missing_services(
+    admins: &[AdminClient],
+    services: &[String],
+) -> Vec<String> {
     let mut missing = Vec::new();
     for a in admins {
         if !a.healthy().await {
@@ -254,7 +243,7 @@ pub async fn admins_missing_services(admins: &[AdminClient], services: &[String]
 
 /// Why a registration did not complete.
 #[derive(Debug)]
-pub enum RegisterError {
+pub(crate) enum RegisterError {
     /// No admin API accepted the deployment.
     Refused(Refusal),
     /// Accepted, but these admin APIs do not list its services yet.
@@ -263,7 +252,7 @@ pub enum RegisterError {
 
 /// Registers `uri` (with `force`) through the first admin API that accepts it, then waits until
 /// every admin API that answers lists its services; returns them.
-pub async fn register(
+pub(crate) async fn register(
     admins: &[AdminClient],
     uri: &str,
     deadline: std::time::Instant,

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 /// How often a wait polls.
 const POLL: Duration = Duration::from_millis(250);
+/// How long one readiness invocation may take (start and status use the same, so they agree).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Cluster {
     /// Starts whatever is not running and waits until the cluster is ready: the bucket answers
@@ -30,7 +32,7 @@ impl Cluster {
     /// are registered on every node and a real invocation succeeds through every ingress.
     /// `probe` is served on the handler address for the probe unless something serves it
     /// already. Idempotent.
-    pub async fn start(
+    pub(crate) async fn start(
         &self,
         probe: Endpoint,
         timeout: Duration,
@@ -214,7 +216,7 @@ impl Cluster {
             self.spec.partitions
         ));
 
-        let server = self.probe_server(probe).await?;
+        let server = self.probe_server(probe.clone()).await?;
         let probed = async {
             self.register(deadline).await?;
             for ((node, ingress), c) in self.spec.nodes.iter().zip(self.ingresses()).zip(&nodes) {
@@ -223,22 +225,29 @@ impl Cluster {
                     deadline,
                     std::slice::from_ref(c),
                     || async {
-                        health::probe_invocation(&ingress, Duration::from_secs(10))
+                        health::probe_invocation(&ingress, PROBE_TIMEOUT)
                             .await
                             .map_err(|e| e.to_string())
                     },
                 )
                 .await?;
             }
+            // Leadership can move while the probes run (a node that joined late takes its
+            // share, a restarted cluster rebalances): return only once the very check
+            // `cluster status` makes passes, so a status right after agrees.
+            self.wait_for("a ready cluster status", deadline, &nodes, || async {
+                match self.status(probe.clone()).await {
+                    Ok(s) if s.all_ready() => Ok(()),
+                    Ok(s) => Err(s.not_ready()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await?;
             Ok::<_, ClusterError>(())
         }
         .await;
         server.stop().await;
         probed?;
-        // Leadership can move while the probes run (a node that joined late takes its share):
-        // return only once it has settled, so a `cluster status` right after agrees.
-        self.wait_led("partition leaders after the probes", deadline)
-            .await?;
         say(&format!(
             "ready: an invocation succeeded through each of the {} nodes (they call the handlers at {})",
             self.spec.nodes.len(),
@@ -253,7 +262,7 @@ impl Cluster {
 
     /// Registers the handler endpoint (with `force`, so changed code replaces the old schema)
     /// and waits until every node's admin API that answers lists its services.
-    pub async fn register(&self, deadline: Instant) -> Result<Vec<String>, ClusterError> {
+    pub(crate) async fn register(&self, deadline: Instant) -> Result<Vec<String>, ClusterError> {
         let uri = self.spec.handler_url();
         health::register(&self.admins(), &uri, deadline)
             .await
@@ -280,7 +289,7 @@ impl Cluster {
 
     /// The status of every component. Serves `probe` for the invocation probes when every
     /// partition is led and nothing serves the handler address yet.
-    pub async fn status(&self, probe: Endpoint) -> Result<ClusterStatus, ClusterError> {
+    pub(crate) async fn status(&self, probe: Endpoint) -> Result<ClusterStatus, ClusterError> {
         let running = self.backend.running().await?;
         let pid_of = |c: Component| running.get(&c).and_then(|r| r.pid);
         let s3 = self.s3_target();
@@ -321,7 +330,7 @@ impl Cluster {
             } else if no_bind {
                 Some(ClusterError::NoHandlerBind.to_string())
             } else {
-                health::probe_invocation(&ingress, Duration::from_secs(5))
+                health::probe_invocation(&ingress, PROBE_TIMEOUT)
                     .await
                     .err()
                     .map(|e| e.to_string())
@@ -343,7 +352,7 @@ impl Cluster {
 
     /// Stops everything (nodes first and together, they flush to the object store; then the
     /// object store and the database); data is kept. Returns the stopped components.
-    pub async fn stop(&self, say: Say<'_>) -> Result<Vec<String>, ClusterError> {
+    pub(crate) async fn stop(&self, say: Say<'_>) -> Result<Vec<String>, ClusterError> {
         let running = self.backend.running().await?;
         let (nodes, others): (Vec<Component>, Vec<Component>) =
             running.keys().copied().partition(|c| c.is_node());
@@ -362,7 +371,7 @@ impl Cluster {
 
     /// Stops everything and removes all data of all components together — never one node's
     /// alone: a node restarted with wiped data under the same name is marked data-loss.
-    pub async fn clean(&self, say: Say<'_>) -> Result<(), ClusterError> {
+    pub(crate) async fn clean(&self, say: Say<'_>) -> Result<(), ClusterError> {
         let dirs = self.spec.dirs();
         if dirs.is_foreign() {
             return Err(ClusterError::ForeignStateDir(
@@ -386,17 +395,17 @@ impl Cluster {
 
     /// SIGKILLs a component (fault injection; `cluster start` brings it back); describes what
     /// was killed, `None` if it was not running.
-    pub async fn kill(&self, c: Component) -> Result<Option<String>, ClusterError> {
+    pub(crate) async fn kill(&self, c: Component) -> Result<Option<String>, ClusterError> {
         self.backend.kill(c).await
     }
 
     /// The last `lines` lines of a component's log.
-    pub async fn logs(&self, c: Component, lines: usize) -> Result<String, ClusterError> {
+    pub(crate) async fn logs(&self, c: Component, lines: usize) -> Result<String, ClusterError> {
         self.backend.logs(c, lines).await
     }
 
     /// Where a component's log comes from (a file, or a container's output).
-    pub fn log_source(&self, c: Component) -> String {
+    pub(crate) fn log_source(&self, c: Component) -> String {
         self.backend.log_source(c)
     }
 }

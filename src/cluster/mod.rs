@@ -6,27 +6,27 @@
 //! [`Cluster::open`] resolves the runtime choice and reconciles the settings with what the
 //! state dir recorded; nothing is written until a start has checked that it can succeed.
 
-pub mod backend;
-pub mod component;
+pub(crate) mod backend;
+pub(crate) mod component;
 pub mod compose;
 pub mod container_spec;
 pub mod credentials;
 pub mod docker;
-pub mod error;
+pub(crate) mod error;
 pub mod health;
-pub mod lifecycle;
+pub(crate) mod lifecycle;
 pub mod native;
-pub mod object_store;
-pub mod restate_config;
-pub mod settings;
+pub(crate) mod object_store;
+pub(crate) mod restate_config;
+pub(crate) mod settings;
 pub mod spec;
-pub mod state;
-pub mod status;
+pub(crate) mod state;
+pub(crate) mod status;
 
 use backend::Backend;
 use component::Component;
 use credentials::Credentials;
-pub use error::ClusterError;
+pub(crate) use error::ClusterError;
 use object_store::S3Target;
 use settings::{ClusterSettings, RuntimeChoice};
 use spec::{ClusterSpec, Runtime, StateDirs};
@@ -39,7 +39,7 @@ use crate::tools::ToolSettings;
 use std::time::Duration;
 
 /// A cluster on its runtime.
-pub struct Cluster {
+pub(crate) struct Cluster {
     spec: ClusterSpec,
     creds: Credentials,
     backend: Box<dyn Backend>,
@@ -49,7 +49,7 @@ pub struct Cluster {
 /// Decides the runtime: `choice` (flag/env/config, `None` if not set), `recorded` (the existing
 /// cluster's), and whether a Docker engine answers (only asked when it matters).
 /// `Err((recorded, asked))` when an explicit choice contradicts the existing cluster.
-pub async fn resolve_runtime<F, Fut>(
+pub(crate) async fn resolve_runtime<F, Fut>(
     choice: Option<RuntimeChoice>,
     recorded: Option<Runtime>,
     docker_answers: F,
@@ -83,7 +83,7 @@ impl Cluster {
     /// Opens the cluster the settings describe, on the runtime it was created with (or is
     /// asked to use; `auto` picks docker when an engine answers). Writes nothing: a new
     /// cluster's credentials are generated here and saved by its first start.
-    pub async fn open(
+    pub(crate) async fn open(
         settings: &ClusterSettings,
         tools: &ToolSettings,
     ) -> Result<Self, ClusterError> {
@@ -174,42 +174,42 @@ impl Cluster {
     }
 
     /// The cluster description (in the docker runtime with its handler bind address resolved).
-    pub fn spec(&self) -> &ClusterSpec {
+    pub(crate) fn spec(&self) -> &ClusterSpec {
         &self.spec
     }
 
     /// The cluster's generated secrets.
-    pub fn creds(&self) -> &Credentials {
+    pub(crate) fn creds(&self) -> &Credentials {
         &self.creds
     }
 
     /// Which runtime runs it.
-    pub fn runtime(&self) -> Runtime {
+    pub(crate) fn runtime(&self) -> Runtime {
         self.backend.runtime()
     }
 
     /// The database, as seen from this machine.
-    pub fn pg_target(&self) -> PgTarget {
+    pub(crate) fn pg_target(&self) -> PgTarget {
         pg_target(&self.spec, &self.creds)
     }
 
     /// The object store, as seen from this machine.
-    pub fn s3_target(&self) -> S3Target {
+    pub(crate) fn s3_target(&self) -> S3Target {
         S3Target::of_cluster(&self.spec, &self.creds)
     }
 
     /// Admin clients in node order.
-    pub fn admins(&self) -> Vec<AdminClient> {
+    pub(crate) fn admins(&self) -> Vec<AdminClient> {
         health::admin_clients(&self.spec, &self.http)
     }
 
     /// Ingress clients in node order.
-    pub fn ingresses(&self) -> Vec<IngressClient> {
+    pub(crate) fn ingresses(&self) -> Vec<IngressClient> {
         health::ingress_clients(&self.spec, &self.http)
     }
 
     /// Resolves a user-given component name (`restate-2`, `2`, `n2`, `s3`, `db`, …).
-    pub fn component(&self, name: &str) -> Result<Component, ClusterError> {
+    pub(crate) fn component(&self, name: &str) -> Result<Component, ClusterError> {
         Component::parse(&self.spec, name).ok_or_else(|| {
             ClusterError::UnknownComponent(
                 name.into(),
@@ -223,7 +223,7 @@ impl Cluster {
     }
 
     /// `cluster "local" (3 nodes, native runtime) in /abs/state/dir`, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "cluster {:?} ({} nodes, {} runtime) in {}",
             self.spec.name,
@@ -236,14 +236,14 @@ impl Cluster {
     }
 
     /// Every component in start order.
-    pub fn components(&self) -> Vec<Component> {
+    pub(crate) fn components(&self) -> Vec<Component> {
         Component::all(&self.spec)
     }
 }
 
 /// What a cluster's state dir records, read without opening its runtime: the spec (from
 /// `cluster.json` and the settings) and the credentials, if a start saved them.
-pub struct RecordedCluster {
+pub(crate) struct RecordedCluster {
     /// The description.
     pub spec: ClusterSpec,
     /// The generated secrets (`None` before the first start).
@@ -252,7 +252,7 @@ pub struct RecordedCluster {
 
 impl RecordedCluster {
     /// Reads the cluster in `settings`' state dir.
-    pub fn read(settings: &ClusterSettings) -> Result<Self, ClusterError> {
+    pub(crate) fn read(settings: &ClusterSettings) -> Result<Self, ClusterError> {
         let dirs = StateDirs::new(&settings.state_dir());
         let creds = Credentials::load(&dirs.credentials_file())?;
         let recorded = ClusterState::load(&dirs.cluster_file())?;
@@ -262,7 +262,7 @@ impl RecordedCluster {
     }
 
     /// Its database, once a start saved the credentials.
-    pub fn database(&self) -> Option<PgTarget> {
+    pub(crate) fn database(&self) -> Option<PgTarget> {
         self.creds.as_ref().map(|c| pg_target(&self.spec, c))
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Errors talking to the object store.
 #[derive(Debug, thiserror::Error)]
-pub enum ObjectStoreError {
+pub(crate) enum ObjectStoreError {
     /// Endpoint URL or bucket name invalid.
     #[error("object store endpoint {endpoint}: {reason}")]
     Endpoint {
@@ -43,7 +43,7 @@ pub enum ObjectStoreError {
 
 /// How to reach an S3 endpoint.
 #[derive(Clone)]
-pub struct S3Target {
+pub(crate) struct S3Target {
     /// Endpoint URL, e.g. `http://127.0.0.1:9000`.
     pub endpoint: String,
     /// Bucket name.
@@ -67,7 +67,7 @@ impl std::fmt::Debug for S3Target {
 
 impl S3Target {
     /// The target of a cluster's own object store.
-    pub fn of_cluster(spec: &ClusterSpec, creds: &Credentials) -> Self {
+    pub(crate) fn of_cluster(spec: &ClusterSpec, creds: &Credentials) -> Self {
         Self {
             endpoint: spec.s3_endpoint(),
             bucket: spec.object_store.bucket.clone(),
@@ -79,7 +79,7 @@ impl S3Target {
 
     /// The cluster's object store as the Restate nodes reach it (differs from
     /// [`Self::of_cluster`] only in the docker runtime, where nodes use the network host name).
-    pub fn for_nodes(spec: &ClusterSpec, creds: &Credentials) -> Self {
+    pub(crate) fn for_nodes(spec: &ClusterSpec, creds: &Credentials) -> Self {
         Self {
             endpoint: spec.s3_endpoint_for_nodes(),
             ..Self::of_cluster(spec, creds)
@@ -118,7 +118,10 @@ impl S3Target {
     }
 
     /// Whether the bucket exists and our credentials can read it.
-    pub async fn bucket_ready(&self, http: &reqwest::Client) -> Result<(), ObjectStoreError> {
+    pub(crate) async fn bucket_ready(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<(), ObjectStoreError> {
         let bucket = self.bucket()?;
         let creds = self.creds();
         let url = bucket
@@ -144,7 +147,10 @@ impl S3Target {
     }
 
     /// Creates the bucket unless it exists already (MinIO starts without buckets).
-    pub async fn ensure_bucket(&self, http: &reqwest::Client) -> Result<(), ObjectStoreError> {
+    pub(crate) async fn ensure_bucket(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<(), ObjectStoreError> {
         let status = match self.bucket_ready(http).await {
             Ok(()) => return Ok(()),
             Err(ObjectStoreError::Status { status, .. }) => status,
@@ -185,7 +191,7 @@ impl S3Target {
 
     /// Proves conditional PUT works: a create-only PUT succeeds once and then gets 412, and a PUT
     /// with a wrong `If-Match` gets 412. Leaves no object behind.
-    pub async fn verify_conditional_put(
+    pub(crate) async fn verify_conditional_put(
         &self,
         http: &reqwest::Client,
     ) -> Result<(), ObjectStoreError> {
@@ -194,7 +200,7 @@ impl S3Target {
         let key = format!(
             "{}/.conditional-put-probe-{}",
             "restate-classify",
-            super::credentials::random_token(12)
+            crate::host::random_token(12)
         );
         let put = |cond: (&'static str, &'static str)| {
             let url = bucket

@@ -12,19 +12,19 @@ use std::path::Path;
 use toml::{Table, Value};
 
 /// Prefix of the environment variables `restate-server` reads its configuration from.
-pub const ENV_PREFIX: &str = "RESTATE_";
+pub(crate) const ENV_PREFIX: &str = "RESTATE_";
 
 /// Records between partition snapshots: often enough that a restarted node catches up from a
 /// recent snapshot, rarely enough not to load the object store.
-pub const SNAPSHOT_INTERVAL_RECORDS: i64 = 20_000;
+pub(crate) const SNAPSHOT_INTERVAL_RECORDS: i64 = 20_000;
 
 /// Where the generated file for a node lives.
-pub fn config_path(spec: &ClusterSpec, node: &NodeSpec) -> std::path::PathBuf {
+pub(crate) fn config_path(spec: &ClusterSpec, node: &NodeSpec) -> std::path::PathBuf {
     spec.dirs().config().join(format!("{}.toml", node.name))
 }
 
 /// Renders one node's configuration file.
-pub fn render(
+pub(crate) fn render(
     spec: &ClusterSpec,
     node: &NodeSpec,
     s3: &S3Target,
@@ -38,7 +38,7 @@ pub fn render(
 
 /// One node's configuration as a TOML table. Addresses are those of the spec's runtime: the
 /// loopback natively, container host names on the cluster network in the docker runtime.
-pub fn table(
+pub(crate) fn table(
     spec: &ClusterSpec,
     node: &NodeSpec,
     s3: &S3Target,
@@ -137,7 +137,7 @@ pub fn table(
 /// The configuration as `restate-server` environment variables: `RESTATE_` + the key path in
 /// upper case, `-` as `_`, nested tables joined by `__` (`[metadata-client] addresses` becomes
 /// `RESTATE_METADATA_CLIENT__ADDRESSES`); arrays are written as `["a","b"]`.
-pub fn env_vars(table: &Table) -> BTreeMap<String, String> {
+pub(crate) fn env_vars(table: &Table) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     flatten(ENV_PREFIX, table, &mut out);
     out

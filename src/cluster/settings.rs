@@ -66,7 +66,7 @@ settings_section! {
 
 impl ClusterSettings {
     /// The cluster's state dir.
-    pub fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.state_dir
             .clone()
             .unwrap_or_else(|| default_state_dir(self.name.as_deref().unwrap_or("local")))
@@ -74,7 +74,7 @@ impl ClusterSettings {
 
     /// The container images: each as set, else as `recorded` (an existing cluster's), else
     /// the pinned default.
-    pub fn images(&self, recorded: Option<&Images>) -> Images {
+    pub(crate) fn images(&self, recorded: Option<&Images>) -> Images {
         let base = recorded.cloned().unwrap_or_default();
         Images {
             restate: self.restate_image.clone().unwrap_or(base.restate),
@@ -86,7 +86,7 @@ impl ClusterSettings {
     /// The cluster description on `runtime`: every setting as given, else as `recorded` (the
     /// spec in the state dir: name, shape, handler bind and images hold for later commands),
     /// else the default.
-    pub fn spec(
+    pub(crate) fn spec(
         &self,
         runtime: Runtime,
         recorded: Option<&ClusterSpec>,

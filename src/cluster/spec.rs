@@ -5,51 +5,51 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Seed ports of node 1; node `i >= 2` adds `i * 10000` (28080/29070/25122, 38080/…).
-pub const SEED_INGRESS_PORT: u32 = 8080;
+pub(crate) const SEED_INGRESS_PORT: u32 = 8080;
 /// Seed admin API port of node 1.
-pub const SEED_ADMIN_PORT: u32 = 9070;
+pub(crate) const SEED_ADMIN_PORT: u32 = 9070;
 /// Seed node-to-node port of node 1.
-pub const SEED_NODE_PORT: u32 = 5122;
+pub(crate) const SEED_NODE_PORT: u32 = 5122;
 /// Seed S3 port of the object store.
-pub const SEED_S3_PORT: u32 = 9000;
+pub(crate) const SEED_S3_PORT: u32 = 9000;
 /// Seed PostgreSQL port.
-pub const SEED_PG_PORT: u32 = 5432;
+pub(crate) const SEED_PG_PORT: u32 = 5432;
 /// Seed port of the embedded handler server.
-pub const SEED_HANDLER_PORT: u32 = 9080;
+pub(crate) const SEED_HANDLER_PORT: u32 = 9080;
 /// SeaweedFS internal ports (master, volume, filer, admin); each also uses `port + 10000` for gRPC.
-pub const SEED_WEED_MASTER_PORT: u32 = 9333;
+pub(crate) const SEED_WEED_MASTER_PORT: u32 = 9333;
 /// SeaweedFS volume server port.
-pub const SEED_WEED_VOLUME_PORT: u32 = 9340;
+pub(crate) const SEED_WEED_VOLUME_PORT: u32 = 9340;
 /// SeaweedFS filer port.
-pub const SEED_WEED_FILER_PORT: u32 = 8888;
+pub(crate) const SEED_WEED_FILER_PORT: u32 = 8888;
 /// SeaweedFS admin port.
-pub const SEED_WEED_ADMIN_PORT: u32 = 23646;
+pub(crate) const SEED_WEED_ADMIN_PORT: u32 = 23646;
 /// SeaweedFS puts each component's gRPC port at its HTTP port plus this.
-pub const WEED_GRPC_OFFSET: u32 = 10000;
+pub(crate) const WEED_GRPC_OFFSET: u32 = 10000;
 /// Seed port of the MinIO console (docker runtime; SeaweedFS has no console here).
-pub const SEED_MINIO_CONSOLE_PORT: u32 = 9001;
+pub(crate) const SEED_MINIO_CONSOLE_PORT: u32 = 9001;
 /// Largest node count the seed port scheme allows (node 6 would need port 69070).
-pub const MAX_NODES: u32 = 5;
+pub(crate) const MAX_NODES: u32 = 5;
 
 /// Name by which containers reach the machine that runs them; each container maps it to the
 /// engine's host gateway (`extra_hosts: host.docker.internal:host-gateway`).
-pub const DOCKER_HOST_ALIAS: &str = "host.docker.internal";
+pub(crate) const DOCKER_HOST_ALIAS: &str = "host.docker.internal";
 /// Host name of the object store (MinIO) on the cluster's container network.
-pub const DOCKER_OBJECT_STORE_HOST: &str = "minio";
+pub(crate) const DOCKER_OBJECT_STORE_HOST: &str = "minio";
 /// Host name of PostgreSQL on the cluster's container network.
-pub const DOCKER_POSTGRES_HOST: &str = "postgres";
+pub(crate) const DOCKER_POSTGRES_HOST: &str = "postgres";
 /// Restate's `base-dir` inside a node container; each node mounts its own volume there.
-pub const DOCKER_RESTATE_BASE_DIR: &str = "/restate-data";
+pub(crate) const DOCKER_RESTATE_BASE_DIR: &str = "/restate-data";
 /// What a containerised service binds inside its container; only the published ports (on
 /// `bind_host`) make it reachable from the host.
-pub const DOCKER_CONTAINER_BIND: &str = "0.0.0.0";
+pub(crate) const DOCKER_CONTAINER_BIND: &str = "0.0.0.0";
 
 /// Restate, pinned to the version the cluster is built and tested against.
-pub const RESTATE_IMAGE: &str = "docker.restate.dev/restatedev/restate:1.7.12";
+pub(crate) const RESTATE_IMAGE: &str = "docker.restate.dev/restatedev/restate:1.7.12";
 /// MinIO (S3 with conditional PUT), pinned by release tag.
-pub const MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-04-22T22-12-26Z";
+pub(crate) const MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-04-22T22-12-26Z";
 /// PostgreSQL 16 with TimescaleDB, pinned.
-pub const POSTGRES_IMAGE: &str = "timescale/timescaledb:2.17.2-pg16";
+pub(crate) const POSTGRES_IMAGE: &str = "timescale/timescaledb:2.17.2-pg16";
 
 /// Errors in a cluster description.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -155,7 +155,7 @@ pub enum Runtime {
 
 impl Runtime {
     /// The runtime's name as users type it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Runtime::Native => "native",
             Runtime::Docker => "docker",
@@ -379,7 +379,7 @@ impl ClusterSpec {
     }
 
     /// Restate's `cluster-name` (distinct per cluster so nodes of two clusters never join).
-    pub fn restate_cluster_name(&self) -> String {
+    pub(crate) fn restate_cluster_name(&self) -> String {
         format!("restate-classify-{}", self.name)
     }
 
@@ -399,7 +399,7 @@ impl ClusterSpec {
 
     /// Ports of the object store: SeaweedFS's (gRPC companions included) natively, MinIO's S3 API
     /// and console in the docker runtime.
-    pub fn object_store_ports(&self) -> Vec<(u16, String)> {
+    pub(crate) fn object_store_ports(&self) -> Vec<(u16, String)> {
         let o = &self.object_store;
         if self.runtime == Runtime::Docker {
             return vec![
@@ -424,7 +424,7 @@ impl ClusterSpec {
     }
 
     /// Ports of one node.
-    pub fn node_ports(&self, node: &NodeSpec) -> Vec<(u16, String)> {
+    pub(crate) fn node_ports(&self, node: &NodeSpec) -> Vec<(u16, String)> {
         vec![
             (node.ingress_port, format!("{} ingress", node.name)),
             (node.admin_port, format!("{} admin", node.name)),
@@ -433,12 +433,12 @@ impl ClusterSpec {
     }
 
     /// `http://host:port` for a port of this cluster.
-    pub fn url(&self, port: u16) -> String {
+    pub(crate) fn url(&self, port: u16) -> String {
         format!("http://{}:{port}", self.bind_host)
     }
 
     /// Ingress URLs in node order.
-    pub fn ingress_urls(&self) -> Vec<String> {
+    pub(crate) fn ingress_urls(&self) -> Vec<String> {
         self.nodes
             .iter()
             .map(|n| self.url(n.ingress_port))
@@ -446,23 +446,23 @@ impl ClusterSpec {
     }
 
     /// Admin URLs in node order.
-    pub fn admin_urls(&self) -> Vec<String> {
+    pub(crate) fn admin_urls(&self) -> Vec<String> {
         self.nodes.iter().map(|n| self.url(n.admin_port)).collect()
     }
 
     /// Node-to-node addresses, as `[metadata-client] addresses` and `restatectl` want them.
-    pub fn node_addresses(&self) -> Vec<String> {
+    pub(crate) fn node_addresses(&self) -> Vec<String> {
         self.nodes.iter().map(|n| self.url(n.node_port)).collect()
     }
 
     /// The S3 endpoint URL.
-    pub fn s3_endpoint(&self) -> String {
+    pub(crate) fn s3_endpoint(&self) -> String {
         self.url(self.object_store.s3_port)
     }
 
     /// Host name by which the nodes reach the handler server: the bind host natively,
     /// `host.docker.internal` from containers.
-    pub fn handler_host(&self) -> &str {
+    pub(crate) fn handler_host(&self) -> &str {
         match self.runtime {
             Runtime::Docker => DOCKER_HOST_ALIAS,
             Runtime::Native => &self.bind_host,
@@ -470,17 +470,17 @@ impl ClusterSpec {
     }
 
     /// The handler server URL as the nodes call it (the deployment URI that gets registered).
-    pub fn handler_url(&self) -> String {
+    pub(crate) fn handler_url(&self) -> String {
         format!("http://{}:{}", self.handler_host(), self.handler_port)
     }
 
     /// The address the handler server binds: one the nodes can reach (see [`Self::handler_bind`]).
-    pub fn handler_bind_host(&self) -> &str {
+    pub(crate) fn handler_bind_host(&self) -> &str {
         self.handler_bind.as_deref().unwrap_or(&self.bind_host)
     }
 
     /// What a Restate node binds inside its runtime (its listeners' host part).
-    pub fn node_bind_host(&self) -> &str {
+    pub(crate) fn node_bind_host(&self) -> &str {
         match self.runtime {
             Runtime::Docker => DOCKER_CONTAINER_BIND,
             Runtime::Native => &self.bind_host,
@@ -489,7 +489,7 @@ impl ClusterSpec {
 
     /// The node-to-node address a node advertises to its peers: its container's host name on
     /// the cluster network in the docker runtime.
-    pub fn advertised_node_url(&self, node: &NodeSpec) -> String {
+    pub(crate) fn advertised_node_url(&self, node: &NodeSpec) -> String {
         match self.runtime {
             Runtime::Docker => format!("http://{}:{}", node.name, node.node_port),
             Runtime::Native => self.url(node.node_port),
@@ -497,7 +497,7 @@ impl ClusterSpec {
     }
 
     /// Every node's advertised address, as each node's `[metadata-client] addresses` lists them.
-    pub fn metadata_addresses(&self) -> Vec<String> {
+    pub(crate) fn metadata_addresses(&self) -> Vec<String> {
         self.nodes
             .iter()
             .map(|n| self.advertised_node_url(n))
@@ -505,7 +505,7 @@ impl ClusterSpec {
     }
 
     /// The S3 endpoint as the nodes reach it (MinIO's host name on the container network).
-    pub fn s3_endpoint_for_nodes(&self) -> String {
+    pub(crate) fn s3_endpoint_for_nodes(&self) -> String {
         match self.runtime {
             Runtime::Docker => format!(
                 "http://{DOCKER_OBJECT_STORE_HOST}:{}",
@@ -517,7 +517,7 @@ impl ClusterSpec {
 
     /// Restate's `base-dir` as the nodes see it: an absolute path in the state dir natively, the
     /// per-node volume's mount point in a container.
-    pub fn restate_base_dir(&self) -> PathBuf {
+    pub(crate) fn restate_base_dir(&self) -> PathBuf {
         match self.runtime {
             Runtime::Docker => PathBuf::from(DOCKER_RESTATE_BASE_DIR),
             Runtime::Native => {
@@ -528,7 +528,7 @@ impl ClusterSpec {
     }
 
     /// A one-line summary of what must not change over a cluster's life.
-    pub fn shape(&self) -> String {
+    pub(crate) fn shape(&self) -> String {
         format!(
             "{} nodes, port offset {}, {} partitions",
             self.nodes.len(),
@@ -538,7 +538,7 @@ impl ClusterSpec {
     }
 
     /// Socket address the handler server binds.
-    pub fn handler_addr(&self) -> std::net::SocketAddr {
+    pub(crate) fn handler_addr(&self) -> std::net::SocketAddr {
         let ip = self
             .handler_bind_host()
             .parse()
@@ -547,7 +547,7 @@ impl ClusterSpec {
     }
 
     /// The node with this name or 1-based id.
-    pub fn node(&self, name_or_id: &str) -> Option<&NodeSpec> {
+    pub(crate) fn node(&self, name_or_id: &str) -> Option<&NodeSpec> {
         self.nodes.iter().find(|n| {
             n.name == name_or_id
                 || n.id.to_string() == name_or_id
@@ -570,20 +570,20 @@ pub struct StateDirs {
 
 impl StateDirs {
     /// Layout under `root`.
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
         }
     }
     /// A non-empty directory without our marker files: not ours to write into or delete.
-    pub fn is_foreign(&self) -> bool {
+    pub(crate) fn is_foreign(&self) -> bool {
         !self.cluster_file().exists()
             && !self.credentials_file().exists()
             && std::fs::read_dir(&self.root).is_ok_and(|mut d| d.next().is_some())
     }
 
     /// `cluster.json`: what runs where.
-    pub fn cluster_file(&self) -> PathBuf {
+    pub(crate) fn cluster_file(&self) -> PathBuf {
         self.root.join("cluster.json")
     }
     /// Generated credentials (mode 0600).
@@ -591,33 +591,33 @@ impl StateDirs {
         self.root.join("credentials.json")
     }
     /// Logs of every component.
-    pub fn logs(&self) -> PathBuf {
+    pub(crate) fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }
     /// Log file of one component.
-    pub fn log_file(&self, component: &str) -> PathBuf {
+    pub(crate) fn log_file(&self, component: &str) -> PathBuf {
         self.logs().join(format!("{component}.log"))
     }
     /// Generated configuration files (mode 0600: they hold credentials).
-    pub fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.root.join("config")
     }
     /// Restate's `base-dir`; each node's data lands in `<base>/<node-name>`.
-    pub fn restate_base(&self) -> PathBuf {
+    pub(crate) fn restate_base(&self) -> PathBuf {
         self.root.join("restate")
     }
     /// SeaweedFS data.
-    pub fn object_store(&self) -> PathBuf {
+    pub(crate) fn object_store(&self) -> PathBuf {
         self.root.join("object-store")
     }
     /// PostgreSQL data directory parent.
-    pub fn postgres(&self) -> PathBuf {
+    pub(crate) fn postgres(&self) -> PathBuf {
         self.root.join("postgres")
     }
 }
 
 /// `.restate-classify/<name>` under the current directory.
-pub fn default_state_dir(name: &str) -> PathBuf {
+pub(crate) fn default_state_dir(name: &str) -> PathBuf {
     PathBuf::from(".restate-classify").join(name)
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Errors reading or writing `cluster.json`.
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     /// I/O failure.
     #[error("{path}: {source}")]
     Io {
@@ -31,7 +31,7 @@ pub enum StateError {
 
 /// One running (or last started) component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComponentState {
+pub(crate) struct ComponentState {
     /// Process id (native) of the component.
     pub pid: u32,
     /// A string its command line contains, to tell it from a recycled pid.
@@ -42,7 +42,7 @@ pub struct ComponentState {
 
 /// The persisted description of a cluster and its processes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClusterState {
+pub(crate) struct ClusterState {
     /// Which runtime started it.
     pub runtime: Runtime,
     /// The spec it was started with.
@@ -54,7 +54,7 @@ pub struct ClusterState {
 
 impl ClusterState {
     /// Loads the state file if present.
-    pub fn load(path: &Path) -> Result<Option<Self>, StateError> {
+    pub(crate) fn load(path: &Path) -> Result<Option<Self>, StateError> {
         match std::fs::read(path) {
             Ok(bytes) => {
                 serde_json::from_slice(&bytes)
@@ -73,7 +73,7 @@ impl ClusterState {
     }
 
     /// Saves atomically (mode 0600).
-    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), StateError> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Io {
             path: path.display().to_string(),
             source: std::io::Error::other(e),

@@ -6,7 +6,7 @@ use super::spec::{ClusterSpec, NodeSpec, Runtime};
 
 /// Readiness of one Restate node.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct NodeStatus {
+pub(crate) struct NodeStatus {
     /// Node name.
     pub name: String,
     /// Ingress URL.
@@ -26,7 +26,7 @@ pub struct NodeStatus {
 
 impl NodeStatus {
     /// `node`'s status from its process (`pid`) and why it is not ready (`None`: ready).
-    pub fn of(
+    pub(crate) fn of(
         spec: &ClusterSpec,
         node: &NodeSpec,
         pid: Option<u32>,
@@ -45,7 +45,7 @@ impl NodeStatus {
 }
 
 /// Why a node is not ready while not every partition has a leader.
-pub fn leadership_detail(leadership: Option<PartitionLeadership>) -> String {
+pub(crate) fn leadership_detail(leadership: Option<PartitionLeadership>) -> String {
     match leadership {
         Some(l) => format!("{}/{} partitions have a leader", l.led, l.total),
         None => "cluster state unavailable".into(),
@@ -54,7 +54,7 @@ pub fn leadership_detail(leadership: Option<PartitionLeadership>) -> String {
 
 /// Readiness of the object store.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ObjectStoreStatus {
+pub(crate) struct ObjectStoreStatus {
     /// S3 endpoint.
     pub endpoint: String,
     /// Process id, if started (in the docker runtime: the container's main process on the host).
@@ -65,7 +65,7 @@ pub struct ObjectStoreStatus {
 
 /// Readiness of the database.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DatabaseStatus {
+pub(crate) struct DatabaseStatus {
     /// URL without password.
     pub url: String,
     /// Process id, if started (in the docker runtime: the container's main process on the host).
@@ -76,7 +76,7 @@ pub struct DatabaseStatus {
 
 /// The whole cluster's status, as `cluster status --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ClusterStatus {
+pub(crate) struct ClusterStatus {
     /// Runtime.
     pub runtime: Runtime,
     /// Cluster name.
@@ -96,7 +96,7 @@ pub struct ClusterStatus {
 
 impl ClusterStatus {
     /// The status of `spec`'s cluster from its components'.
-    pub fn assemble(
+    pub(crate) fn assemble(
         spec: &ClusterSpec,
         runtime: Runtime,
         nodes: Vec<NodeStatus>,
@@ -119,14 +119,31 @@ impl ClusterStatus {
     }
 
     /// Every component is ready.
-    pub fn all_ready(&self) -> bool {
+    pub(crate) fn all_ready(&self) -> bool {
         self.nodes.iter().all(|n| n.ready) && self.object_store.ready && self.database.ready
+    }
+
+    /// What is not ready and why, for messages.
+    pub(crate) fn not_ready(&self) -> String {
+        let mut why: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| !n.ready)
+            .map(|n| format!("{}: {}", n.name, n.detail.as_deref().unwrap_or("not ready")))
+            .collect();
+        if !self.object_store.ready {
+            why.push("object store: bucket unavailable".into());
+        }
+        if !self.database.ready {
+            why.push("postgres: no answer".into());
+        }
+        why.join("; ")
     }
 }
 
 /// What `start` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartReport {
+pub(crate) struct StartReport {
     /// Components started now.
     pub started: Vec<String>,
     /// Components that were already running.
@@ -135,7 +152,7 @@ pub struct StartReport {
 
 impl StartReport {
     /// What was already up, for the user (`None` when everything was started now).
-    pub fn describe(&self) -> Option<String> {
+    pub(crate) fn describe(&self) -> Option<String> {
         if self.started.is_empty() {
             Some(format!(
                 "everything was already up and is ready: {}",

@@ -22,7 +22,7 @@ pub enum Frequency {
 
 impl Frequency {
     /// Periods per year.
-    pub fn per_year(self) -> f64 {
+    pub(crate) fn per_year(self) -> f64 {
         match self {
             Frequency::Daily => 260.0,
             Frequency::Weekly => 52.0,
@@ -33,7 +33,7 @@ impl Frequency {
     }
 
     /// The periodicity word a publisher style uses.
-    pub fn word(self, style: Style) -> &'static str {
+    pub(crate) fn word(self, style: Style) -> &'static str {
         match (style, self) {
             (Style::Wb, Frequency::Yearly) => "annual",
             (Style::Imf, Frequency::Yearly) => "Annual",
@@ -61,7 +61,7 @@ pub enum Style {
 
 /// How a period is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateFormat {
+pub(crate) enum DateFormat {
     /// `2024`.
     Year,
     /// `2024-03`.
@@ -82,7 +82,7 @@ pub enum DateFormat {
 
 impl DateFormat {
     /// The formats a style uses for a frequency, with relative weights.
-    pub fn choices(style: Style, freq: Frequency) -> &'static [(DateFormat, f64)] {
+    pub(crate) fn choices(style: Style, freq: Frequency) -> &'static [(DateFormat, f64)] {
         use DateFormat::*;
         match (style, freq) {
             (Style::Imf | Style::Wb, Frequency::Yearly) => &[(Year, 1.0)],
@@ -99,7 +99,7 @@ impl DateFormat {
 
 /// One period of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
+pub(crate) struct Period {
     /// First day (for daily series, the day).
     pub start: NaiveDate,
     /// Its frequency.
@@ -108,7 +108,7 @@ pub struct Period {
 
 /// The date the bundled dataset is generated "as of": fixed so that output never depends on
 /// today's date.
-pub fn as_of() -> NaiveDate {
+pub(crate) fn as_of() -> NaiveDate {
     // A valid constant date.
     NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default()
 }
@@ -127,7 +127,7 @@ fn is_weekend(d: NaiveDate) -> bool {
 
 impl Period {
     /// The latest period a publisher would have out on [`as_of`], `lag` periods back.
-    pub fn latest(freq: Frequency, lag: u32) -> Self {
+    pub(crate) fn latest(freq: Frequency, lag: u32) -> Self {
         let today = as_of();
         let start = match freq {
             Frequency::Yearly => {
@@ -166,7 +166,7 @@ impl Period {
     }
 
     /// The period before this one.
-    pub fn prev(self) -> Self {
+    pub(crate) fn prev(self) -> Self {
         let start = match self.freq {
             Frequency::Yearly => months_back(self.start, 12),
             Frequency::Quarterly => months_back(self.start, 3),
@@ -187,7 +187,7 @@ impl Period {
     }
 
     /// The last day of the period (weeks end on Sunday; a day ends on itself).
-    pub fn end(self) -> NaiveDate {
+    pub(crate) fn end(self) -> NaiveDate {
         let next = match self.freq {
             Frequency::Yearly => self.start.checked_add_months(Months::new(12)),
             Frequency::Quarterly => self.start.checked_add_months(Months::new(3)),
@@ -199,7 +199,7 @@ impl Period {
     }
 
     /// Month of the year (1-12) the period is centred on, for seasonality.
-    pub fn mid_month(self) -> u32 {
+    pub(crate) fn mid_month(self) -> u32 {
         match self.freq {
             Frequency::Yearly => 7,
             Frequency::Quarterly => self.start.month() + 1,
@@ -208,12 +208,12 @@ impl Period {
     }
 
     /// Whether this is the first period of its calendar year (where year-to-date sums restart).
-    pub fn starts_year(self) -> bool {
+    pub(crate) fn starts_year(self) -> bool {
         self.prev().start.year() != self.start.year()
     }
 
     /// The period written in `format`.
-    pub fn label(self, format: DateFormat) -> String {
+    pub(crate) fn label(self, format: DateFormat) -> String {
         let d = self.start;
         let q = d.month0() / 3 + 1;
         match format {
@@ -244,7 +244,7 @@ impl Period {
 }
 
 /// `n` consecutive periods ending with `last`, oldest first.
-pub fn periods_ending(last: Period, n: usize) -> Vec<Period> {
+pub(crate) fn periods_ending(last: Period, n: usize) -> Vec<Period> {
     let mut out = Vec::with_capacity(n);
     let mut p = last;
     for _ in 0..n {

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 const CATALOG_YAML: &str = include_str!("catalog.yaml");
 
 /// `[low, high]` range a per-series value is drawn from.
-pub type Range = [f64; 2];
+pub(crate) type Range = [f64; 2];
 
 /// What an anchor-based model is proportional to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -154,7 +154,8 @@ pub enum Model {
 
 impl Model {
     /// The anchor of an anchor-based model.
-    pub fn anchor(&self) -> Option<Anchor> {
+    #[cfg(test)]
+    pub(crate) fn anchor(&self) -> Option<Anchor> {
         match self {
             Model::Level { anchor, .. } | Model::Balance { anchor, .. } => Some(*anchor),
             _ => None,
@@ -162,7 +163,7 @@ impl Model {
     }
 
     /// Decimals the model asks for.
-    pub fn decimals(&self) -> Option<u32> {
+    pub(crate) fn decimals(&self) -> Option<u32> {
         match self {
             Model::Level { decimals, .. }
             | Model::Balance { decimals, .. }
@@ -175,7 +176,8 @@ impl Model {
     }
 
     /// Whether the series is a flow per period (so it can be accumulated year to date).
-    pub fn is_flow(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_flow(&self) -> bool {
         matches!(
             self,
             Model::Level { flow: true, .. } | Model::Balance { flow: true, .. }
@@ -219,7 +221,7 @@ pub enum ScaleKind {
 
 impl ScaleKind {
     /// The divisor, and the singular and plural words.
-    pub fn parts(self) -> Option<(f64, &'static str, &'static str)> {
+    pub(crate) fn parts(self) -> Option<(f64, &'static str, &'static str)> {
         match self {
             ScaleKind::None | ScaleKind::Auto => None,
             ScaleKind::Thousand => Some((1e3, "Thousand", "Thousands")),
@@ -301,7 +303,7 @@ pub struct Indicator {
 
 impl Indicator {
     /// Lower-case ASCII slug of the name, `_`-separated: the id prefix.
-    pub fn slug(&self) -> String {
+    pub(crate) fn slug(&self) -> String {
         slug(&self.name)
     }
 }
@@ -323,7 +325,7 @@ pub fn slug(name: &str) -> String {
 }
 
 /// Parses the embedded catalog.
-pub fn load() -> Result<Vec<Indicator>, serde_yaml::Error> {
+pub(crate) fn load() -> Result<Vec<Indicator>, serde_yaml::Error> {
     serde_yaml::from_str(CATALOG_YAML)
 }
 
@@ -338,7 +340,11 @@ pub fn all() -> &'static [Indicator] {
 }
 
 /// Consistency problems of a catalog (empty when it is fine).
-pub fn problems(catalog: &[Indicator], countries: &[super::countries::Country]) -> Vec<String> {
+#[cfg(test)]
+pub(crate) fn problems(
+    catalog: &[Indicator],
+    countries: &[super::countries::Country],
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut names = std::collections::HashSet::new();
     let mut slugs = std::collections::HashSet::new();

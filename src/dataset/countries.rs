@@ -42,7 +42,7 @@ impl Country {
     }
 
     /// GDP per person in US dollars.
-    pub fn gdp_per_capita(&self) -> f64 {
+    pub(crate) fn gdp_per_capita(&self) -> f64 {
         self.gdp_usd_bn * 1e9 / (self.pop_m * 1e6)
     }
 }
@@ -55,7 +55,7 @@ struct Currency {
 
 /// Errors in the embedded tables (caught by unit tests, never expected at run time).
 #[derive(Debug, thiserror::Error)]
-pub enum CountriesError {
+pub(crate) enum CountriesError {
     /// A CSV row does not parse.
     #[error("embedded {file}: {source}")]
     Csv {
@@ -75,7 +75,7 @@ pub enum CountriesError {
 }
 
 /// Parses the embedded tables.
-pub fn load() -> Result<Vec<Country>, CountriesError> {
+pub(crate) fn load() -> Result<Vec<Country>, CountriesError> {
     let rates: HashMap<String, f64> = csv::Reader::from_reader(CURRENCIES_CSV.as_bytes())
         .deserialize::<Currency>()
         .map(|r| r.map(|c| (c.code, c.per_usd)))

@@ -15,7 +15,7 @@ use rand::{Rng, RngExt};
 const TIER_WEIGHT: [f64; 4] = [1.0, 0.55, 0.3, 0.12];
 
 /// Countries that can publish `indicator` (those with its required flag, if any).
-pub fn eligible(indicator: &Indicator, countries: &[Country]) -> Vec<usize> {
+pub(crate) fn eligible(indicator: &Indicator, countries: &[Country]) -> Vec<usize> {
     countries
         .iter()
         .enumerate()
@@ -26,7 +26,7 @@ pub fn eligible(indicator: &Indicator, countries: &[Country]) -> Vec<usize> {
 
 /// Series per indicator summing to `count`, or `None` when `count` exceeds what the countries can
 /// publish.
-pub fn allocate(targets: &[u32], caps: &[usize], count: usize) -> Option<Vec<usize>> {
+pub(crate) fn allocate(targets: &[u32], caps: &[usize], count: usize) -> Option<Vec<usize>> {
     let capped: Vec<usize> = targets
         .iter()
         .zip(caps)
@@ -87,7 +87,7 @@ pub fn allocate(targets: &[u32], caps: &[usize], count: usize) -> Option<Vec<usi
 }
 
 /// `k` of the eligible countries for `indicator` (indices into `countries`, in table order).
-pub fn choose(
+pub(crate) fn choose(
     indicator: &Indicator,
     countries: &[Country],
     k: usize,

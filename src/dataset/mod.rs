@@ -13,10 +13,10 @@
 pub mod calendar;
 pub mod catalog;
 pub mod countries;
-pub mod coverage;
-pub mod model;
-pub mod seed;
-pub mod series;
+pub(crate) mod coverage;
+pub(crate) mod model;
+pub(crate) mod seed;
+pub(crate) mod series;
 
 use crate::pipeline::record::IndicatorRecord;
 use calendar::Frequency;
@@ -130,6 +130,6 @@ pub fn generate(opts: GenerateOptions) -> Result<Vec<Series>, DatasetError> {
 }
 
 /// Just the records of [`generate`].
-pub fn records(opts: GenerateOptions) -> Result<Vec<IndicatorRecord>, DatasetError> {
+pub(crate) fn records(opts: GenerateOptions) -> Result<Vec<IndicatorRecord>, DatasetError> {
     Ok(generate(opts)?.into_iter().map(|s| s.record).collect())
 }

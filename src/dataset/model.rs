@@ -8,7 +8,7 @@ use rand::{Rng, RngExt};
 use std::f64::consts::PI;
 
 /// What a model needs besides its parameters.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The country.
     pub country: &'a Country,
     /// The periods to fill, oldest first.
@@ -21,14 +21,14 @@ pub struct Context<'a> {
 }
 
 /// A standard normal draw (Box-Muller).
-pub fn normal(rng: &mut impl Rng) -> f64 {
+pub(crate) fn normal(rng: &mut impl Rng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
 }
 
 /// A uniform draw from `r`.
-pub fn uniform(rng: &mut impl Rng, r: &Range) -> f64 {
+pub(crate) fn uniform(rng: &mut impl Rng, r: &Range) -> f64 {
     if r[1] > r[0] {
         rng.random_range(r[0]..=r[1])
     } else {
@@ -37,13 +37,13 @@ pub fn uniform(rng: &mut impl Rng, r: &Range) -> f64 {
 }
 
 /// A log-uniform draw from a positive range (for magnitudes spanning orders).
-pub fn log_uniform(rng: &mut impl Rng, r: &Range) -> f64 {
+pub(crate) fn log_uniform(rng: &mut impl Rng, r: &Range) -> f64 {
     let (lo, hi) = (r[0].max(1e-9).ln(), r[1].max(1e-9).ln());
     uniform(rng, &[lo, hi]).exp()
 }
 
 /// The anchor's annual amount for a country (US dollars or persons; 1 for `Fixed`).
-pub fn anchor_value(anchor: Anchor, country: &Country) -> f64 {
+pub(crate) fn anchor_value(anchor: Anchor, country: &Country) -> f64 {
     match anchor {
         Anchor::Gdp => country.gdp_usd_bn * 1e9,
         Anchor::GdpPerCapita => country.gdp_per_capita(),
@@ -53,7 +53,7 @@ pub fn anchor_value(anchor: Anchor, country: &Country) -> f64 {
 }
 
 /// The typical magnitude of a series in the anchor's unit per period, for choosing a scale.
-pub fn typical(
+pub(crate) fn typical(
     model: &Model,
     country: &Country,
     freq: Frequency,
@@ -97,7 +97,7 @@ fn season(p: &Period, amplitude: f64, peak: f64) -> f64 {
 }
 
 /// Values for every period of `ctx`, oldest first, unrounded.
-pub fn simulate(model: &Model, ctx: &Context<'_>, rng: &mut impl Rng) -> Vec<f64> {
+pub(crate) fn simulate(model: &Model, ctx: &Context<'_>, rng: &mut impl Rng) -> Vec<f64> {
     let n = ctx.periods.len();
     let Some(first) = ctx.periods.first() else {
         return Vec::new();
@@ -283,7 +283,7 @@ pub fn simulate(model: &Model, ctx: &Context<'_>, rng: &mut impl Rng) -> Vec<f64
 }
 
 /// Turns per-period flows into year-to-date sums that restart with each calendar year.
-pub fn year_to_date(periods: &[Period], flows: &[f64]) -> Vec<f64> {
+pub(crate) fn year_to_date(periods: &[Period], flows: &[f64]) -> Vec<f64> {
     let mut sum = 0.0;
     periods
         .iter()
@@ -299,7 +299,7 @@ pub fn year_to_date(periods: &[Period], flows: &[f64]) -> Vec<f64> {
 }
 
 /// Rounds to `decimals` places (and turns -0 into 0).
-pub fn round(v: f64, decimals: u32) -> f64 {
+pub(crate) fn round(v: f64, decimals: u32) -> f64 {
     let f = 10f64.powi(decimals as i32);
     let r = (v * f).round() / f;
     if r == 0.0 { 0.0 } else { r }

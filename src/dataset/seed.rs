@@ -7,7 +7,7 @@ use std::time::Instant;
 
 /// Errors seeding.
 #[derive(Debug, thiserror::Error)]
-pub enum SeedError {
+pub(crate) enum SeedError {
     /// The options cannot be satisfied.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
@@ -21,7 +21,7 @@ pub enum SeedError {
 
 /// What seeding did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct SeedSummary {
+pub(crate) struct SeedSummary {
     /// Series generated.
     pub generated: usize,
     /// What the upsert did.
@@ -38,7 +38,7 @@ const BATCH: usize = 1000;
 /// Generates the dataset and upserts it (idempotent: an unchanged row is not rewritten).
 /// `progress(done, total)` is called after every batch. The schema must exist (see
 /// [`crate::db::migrate::run_embedded`]).
-pub async fn seed(
+pub(crate) async fn seed(
     pool: &Pool,
     opts: GenerateOptions,
     progress: &mut (dyn FnMut(usize, usize) + Send),
@@ -65,7 +65,7 @@ pub async fn seed(
 
 /// Seeds the default dataset when `source_indicators` is empty, for `all-in-one` and first runs;
 /// `None` when there was data already. The schema must exist.
-pub async fn seed_if_empty(pool: &Pool) -> Result<Option<SeedSummary>, SeedError> {
+pub(crate) async fn seed_if_empty(pool: &Pool) -> Result<Option<SeedSummary>, SeedError> {
     let existing = sources::count(&pool.get().await?).await?;
     if existing > 0 {
         tracing::debug!(existing, "source_indicators has rows; not seeding");

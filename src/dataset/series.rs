@@ -10,7 +10,7 @@ use crate::pipeline::record::{IndicatorRecord, SamplePoint};
 use rand::{Rng, RngExt};
 
 /// Fewest and most sample points per series.
-pub const POINTS: std::ops::RangeInclusive<usize> = 24..=60;
+pub(crate) const POINTS: std::ops::RangeInclusive<usize> = 24..=60;
 
 /// Share of money series that fill the `currency_code` column (the rest leave it to the units).
 const CURRENCY_COLUMN_SHARE: f64 = 0.85;
@@ -90,7 +90,7 @@ fn lag(freq: Frequency, rng: &mut impl Rng) -> u32 {
 }
 
 /// Builds the series of `ind` for `country`.
-pub fn build(ind: &Indicator, country: &Country, rng: &mut impl Rng) -> Series {
+pub(crate) fn build(ind: &Indicator, country: &Country, rng: &mut impl Rng) -> Series {
     let variant = pick_variant(ind, country, rng);
     let model = variant.model.as_ref().unwrap_or(&ind.model);
     let tier = usize::from(country.tier.clamp(1, 4));

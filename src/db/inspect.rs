@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 /// Exact row counts per table of the current schema, by table name. The count query is built
 /// by the server (`format('%I')` quotes the catalog's own names), so no SQL text is assembled
 /// here.
-pub async fn table_counts(
+pub(crate) async fn table_counts(
     client: &impl GenericClient,
 ) -> Result<Vec<(String, i64)>, tokio_postgres::Error> {
     let rows = client

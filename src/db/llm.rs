@@ -1,12 +1,113 @@
 //! The LLM layer's tables: `llm_cache` (content-addressed valid answers) and `llm_calls` (one
-//! row per call, written in batches). Schema in `sql/0003_llm.sql`.
+//! row per call, written in batches). Schema in `sql/0003_llm.sql`. The row types live here, with
+//! their tables; the LLM layer fills them.
 
-use crate::llm::cache::CachedAnswer;
-use crate::llm::calls::CallRecord;
-use crate::llm::provider::Usage;
 use crate::pipeline::stage::StageName;
 use deadpool_postgres::Pool;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::types::Json;
+
+/// Tokens a call consumed, as the provider reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Input tokens, including those read from the provider's prompt cache.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Input tokens read from the provider's prompt cache (billed at a discount).
+    pub cached: u64,
+}
+
+impl Usage {
+    /// Input plus output.
+    pub(crate) fn total(&self) -> u64 {
+        self.input + self.output
+    }
+}
+
+/// A valid answer, as cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CachedAnswer {
+    /// The JSON answer (it passed `parse_answer` when it was fetched).
+    pub answer: serde_json::Value,
+    /// Who answered.
+    pub provider: String,
+    /// Which model.
+    pub model: String,
+    /// What it cost when it was fetched.
+    pub usage: Usage,
+    /// Upstream attempts it took.
+    pub attempts: u32,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub(crate) enum CallStatus {
+    /// A valid answer.
+    #[serde(rename = "ok")]
+    Ok,
+    /// Answered from the cache (no upstream call).
+    #[serde(rename = "cached")]
+    Cached,
+    /// An answer that failed validation (or was not JSON).
+    #[serde(rename = "invalid")]
+    Invalid,
+    /// Rate limited.
+    #[serde(rename = "429")]
+    RateLimited,
+    /// Server, transport or rejection error.
+    #[serde(rename = "error")]
+    Error,
+    /// No answer in time.
+    #[serde(rename = "timeout")]
+    Timeout,
+}
+
+impl CallStatus {
+    /// The `llm_calls.status` value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Ok => "ok",
+            CallStatus::Cached => "cached",
+            CallStatus::Invalid => "invalid",
+            CallStatus::RateLimited => "429",
+            CallStatus::Error => "error",
+            CallStatus::Timeout => "timeout",
+        }
+    }
+
+    /// Whether the call went to the provider.
+    pub(crate) fn is_upstream(self) -> bool {
+        self != CallStatus::Cached
+    }
+}
+
+/// One call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct CallRecord {
+    /// When it started.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The run, when known.
+    pub run_id: Option<String>,
+    /// The stage.
+    pub stage: StageName,
+    /// Provider.
+    pub provider: String,
+    /// Model.
+    pub model: String,
+    /// Outcome.
+    pub status: CallStatus,
+    /// Wall time of the HTTP exchange (0 for cache hits).
+    pub latency_ms: u64,
+    /// Tokens billed (zero for cache hits).
+    pub usage: Usage,
+    /// Attempt number within one answer (1-based).
+    pub attempt: u32,
+    /// Cache key of the prompt.
+    pub cache_key: Option<String>,
+    /// What went wrong (redacted, short).
+    pub error: Option<String>,
+}
 
 /// Errors reading or writing the LLM tables.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +134,10 @@ fn clamp_i32(n: u64) -> i32 {
 }
 
 /// A cached answer by key.
-pub async fn cache_get(pool: &Pool, key: &str) -> Result<Option<CachedAnswer>, LlmStoreError> {
+pub(crate) async fn cache_get(
+    pool: &Pool,
+    key: &str,
+) -> Result<Option<CachedAnswer>, LlmStoreError> {
     let client = pool.get().await?;
     let stmt = client
         .prepare_cached("SELECT answer, provider, model, tokens_in, tokens_out, attempts FROM llm_cache WHERE key = $1")
@@ -60,7 +164,7 @@ pub async fn cache_get(pool: &Pool, key: &str) -> Result<Option<CachedAnswer>, L
 }
 
 /// Stores a valid answer (the first one stored for a key wins).
-pub async fn cache_put(
+pub(crate) async fn cache_put(
     pool: &Pool,
     key: &str,
     stage: StageName,
@@ -94,7 +198,7 @@ pub async fn cache_put(
 }
 
 /// Deletes a cached answer.
-pub async fn cache_delete(pool: &Pool, key: &str) -> Result<(), LlmStoreError> {
+pub(crate) async fn cache_delete(pool: &Pool, key: &str) -> Result<(), LlmStoreError> {
     let client = pool.get().await?;
     client
         .execute("DELETE FROM llm_cache WHERE key = $1", &[&key])
@@ -104,7 +208,7 @@ pub async fn cache_delete(pool: &Pool, key: &str) -> Result<(), LlmStoreError> {
 }
 
 /// Inserts a batch of call records in one statement (arrays unnested server-side).
-pub async fn insert_calls(pool: &Pool, calls: &[CallRecord]) -> Result<u64, LlmStoreError> {
+pub(crate) async fn insert_calls(pool: &Pool, calls: &[CallRecord]) -> Result<u64, LlmStoreError> {
     if calls.is_empty() {
         return Ok(0);
     }

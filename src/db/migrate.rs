@@ -56,7 +56,7 @@ pub const MIGRATIONS: &[Migration] = &[
 
 impl Migration {
     /// The leading number of the file name, if it has one.
-    pub fn version(&self) -> Option<i64> {
+    pub(crate) fn version(&self) -> Option<i64> {
         let digits: String = self
             .name
             .chars()
@@ -70,7 +70,7 @@ impl Migration {
 
     /// SHA-256 (hex) of the SQL text with line endings normalised, so a checkout with CRLF
     /// endings does not look changed.
-    pub fn checksum(&self) -> String {
+    pub(crate) fn checksum(&self) -> String {
         let text = self.sql.replace("\r\n", "\n");
         hex::encode(Sha256::digest(text.as_bytes()))
     }
@@ -131,7 +131,7 @@ pub enum MigrateError {
 }
 
 /// Checks names and order of a migration list.
-pub fn validate(migrations: &[Migration]) -> Result<(), MigrateError> {
+pub(crate) fn validate(migrations: &[Migration]) -> Result<(), MigrateError> {
     let mut previous: Option<(i64, &str)> = None;
     for m in migrations {
         let version = m.version().ok_or_else(|| MigrateError::BadName {

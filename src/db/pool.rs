@@ -53,7 +53,7 @@ impl Default for PoolOptions {
 }
 
 /// Builds a pool without connecting (connections open on first use).
-pub fn build(target: &DatabaseTarget, opts: &PoolOptions) -> Result<Pool, PoolError> {
+pub(crate) fn build(target: &DatabaseTarget, opts: &PoolOptions) -> Result<Pool, PoolError> {
     let mut pg = target.pg_config().clone();
     pg.connect_timeout(opts.connect_timeout);
     if pg.get_application_name().is_none() {

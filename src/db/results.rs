@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// Errors reading or writing results.
 #[derive(Debug, thiserror::Error)]
-pub enum ResultsError {
+pub(crate) enum ResultsError {
     /// No connection from the pool.
     #[error("database connection: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
@@ -19,14 +19,6 @@ pub enum ResultsError {
         /// Why.
         source: tokio_postgres::Error,
     },
-    /// A value could not be serialised.
-    #[error("serialising {what}: {source}")]
-    Serialize {
-        /// What.
-        what: &'static str,
-        /// Why.
-        source: serde_json::Error,
-    },
 }
 
 /// Maps a query error to [`ResultsError::Query`] naming the operation.
@@ -34,39 +26,10 @@ pub(super) fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> Results
     move |source| ResultsError::Query { what, source }
 }
 
-/// Who produced a stage result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Provenance {
-    /// Provider name (`rules`, `openai`, `anthropic`).
-    pub provider: String,
-    /// Model name (`rules-v1` for the rules engine).
-    pub model: String,
-    /// The rules engine stood in for an invalid or failed LLM answer.
-    #[serde(default)]
-    pub fallback: bool,
-    /// LLM attempts made (1 for rules).
-    #[serde(default = "one")]
-    pub attempts: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-impl Provenance {
-    /// The rules engine answered directly.
-    pub fn rules() -> Self {
-        Self {
-            provider: "rules".into(),
-            model: crate::pipeline::RULES_MODEL.into(),
-            fallback: false,
-            attempts: 1,
-        }
-    }
-}
+pub use crate::pipeline::provenance::Provenance;
 
 /// The table of a stage's results.
-pub fn stage_table(stage: StageName) -> &'static str {
+pub(crate) fn stage_table(stage: StageName) -> &'static str {
     match stage {
         StageName::Normalization => "stage_normalization",
         StageName::TimeInference => "stage_time_inference",
@@ -122,7 +85,7 @@ pub struct ClassificationRow {
 
 /// Upserts the final row for an indicator in a run. A `failed` row never overwrites a
 /// `classified` one (a late failure report cannot undo a stored result).
-pub async fn upsert_classification(
+pub(crate) async fn upsert_classification(
     pool: &Pool,
     row: &ClassificationRow,
 ) -> Result<(), ResultsError> {
@@ -194,7 +157,7 @@ pub(super) async fn upsert_classifications(
 
 /// Stored completions of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RunCounts {
+pub(crate) struct RunCounts {
     /// Indicators in the run's work list.
     pub total: u64,
     /// Classified.
@@ -205,13 +168,13 @@ pub struct RunCounts {
 
 impl RunCounts {
     /// Classified plus failed.
-    pub fn done(&self) -> u64 {
+    pub(crate) fn done(&self) -> u64 {
         self.classified + self.failed
     }
 }
 
 /// Counts a run's stored outcomes.
-pub async fn run_counts(pool: &Pool, run_id: &str) -> Result<RunCounts, ResultsError> {
+pub(crate) async fn run_counts(pool: &Pool, run_id: &str) -> Result<RunCounts, ResultsError> {
     let client = pool.get().await?;
     let row = client
         .query_one(
@@ -232,7 +195,7 @@ pub async fn run_counts(pool: &Pool, run_id: &str) -> Result<RunCounts, ResultsE
 }
 
 /// Rows stored per stage for a run, in pipeline order.
-pub async fn stage_counts(
+pub(crate) async fn stage_counts(
     pool: &Pool,
     run_id: &str,
 ) -> Result<Vec<(StageName, u64)>, ResultsError> {
@@ -257,7 +220,7 @@ pub async fn stage_counts(
 }
 
 /// Which stages have stored a result for one indicator in a run (pipeline order).
-pub async fn stages_done(
+pub(crate) async fn stages_done(
     pool: &Pool,
     run_id: &str,
     indicator_id: &str,
@@ -284,7 +247,7 @@ pub async fn stages_done(
 }
 
 /// The stored outcome (`classified`/`failed`) of one indicator in a run, if any.
-pub async fn outcome(
+pub(crate) async fn outcome(
     pool: &Pool,
     run_id: &str,
     indicator_id: &str,

@@ -11,7 +11,7 @@ fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> ResultsError {
 
 /// A run as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Run {
+pub(crate) struct Run {
     /// Run id.
     pub id: String,
     /// `running`, `completed` or `interrupted`.
@@ -28,7 +28,7 @@ pub struct Run {
 
 /// Which indicators a new run covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Reclassify indicators that already have a classification.
     pub force: bool,
     /// Only indicators whose latest outcome is `failed`.
@@ -40,16 +40,19 @@ pub struct Selection {
 }
 
 /// A fresh run id: time-ordered and unique (`r20261125-120501-ab12cd`).
-pub fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     format!(
         "r{}-{}",
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
-        crate::cluster::credentials::random_token(6).to_lowercase()
+        crate::host::random_token(6).to_lowercase()
     )
 }
 
 /// Ids of the source indicators `sel` picks, in id order.
-pub async fn select_indicators(pool: &Pool, sel: &Selection) -> Result<Vec<String>, ResultsError> {
+pub(crate) async fn select_indicators(
+    pool: &Pool,
+    sel: &Selection,
+) -> Result<Vec<String>, ResultsError> {
     let client = pool.get().await?;
     let names: Vec<String> = sel.names.iter().map(|n| n.to_lowercase()).collect();
     let limit = sel.limit.map(|l| l as i64).unwrap_or(i64::MAX);
@@ -70,7 +73,7 @@ pub async fn select_indicators(pool: &Pool, sel: &Selection) -> Result<Vec<Strin
 }
 
 /// Creates a run with its work list.
-pub async fn create_run(
+pub(crate) async fn create_run(
     pool: &Pool,
     id: &str,
     force: bool,
@@ -116,7 +119,7 @@ fn run_from_row(r: &tokio_postgres::Row) -> Run {
 const RUN_COLUMNS: &str = "id, status, force, options, started_at, finished_at";
 
 /// The most recent run that did not complete (to resume), if any.
-pub async fn unfinished_run(pool: &Pool) -> Result<Option<Run>, ResultsError> {
+pub(crate) async fn unfinished_run(pool: &Pool) -> Result<Option<Run>, ResultsError> {
     let client = pool.get().await?;
     let row = client
         .query_opt(
@@ -132,7 +135,7 @@ pub async fn unfinished_run(pool: &Pool) -> Result<Option<Run>, ResultsError> {
 }
 
 /// The most recent run, if any.
-pub async fn latest_run(pool: &Pool) -> Result<Option<Run>, ResultsError> {
+pub(crate) async fn latest_run(pool: &Pool) -> Result<Option<Run>, ResultsError> {
     let client = pool.get().await?;
     let row = client
         .query_opt(
@@ -147,7 +150,7 @@ pub async fn latest_run(pool: &Pool) -> Result<Option<Run>, ResultsError> {
 }
 
 /// Items of a run that have no stored outcome yet.
-pub async fn pending_items(pool: &Pool, run_id: &str) -> Result<Vec<String>, ResultsError> {
+pub(crate) async fn pending_items(pool: &Pool, run_id: &str) -> Result<Vec<String>, ResultsError> {
     let client = pool.get().await?;
     let rows = client
         .query(
@@ -163,7 +166,7 @@ pub async fn pending_items(pool: &Pool, run_id: &str) -> Result<Vec<String>, Res
 }
 
 /// Marks a run `running` again (resume).
-pub async fn mark_running(pool: &Pool, run_id: &str) -> Result<(), ResultsError> {
+pub(crate) async fn mark_running(pool: &Pool, run_id: &str) -> Result<(), ResultsError> {
     let client = pool.get().await?;
     client
         .execute(
@@ -176,7 +179,7 @@ pub async fn mark_running(pool: &Pool, run_id: &str) -> Result<(), ResultsError>
 }
 
 /// Finishes a run with `status` and its stored counts.
-pub async fn finish_run(
+pub(crate) async fn finish_run(
     pool: &Pool,
     run_id: &str,
     status: &str,
@@ -195,7 +198,7 @@ pub async fn finish_run(
 }
 
 /// Failed items of a run with their reasons (at most `limit`).
-pub async fn failures(
+pub(crate) async fn failures(
     pool: &Pool,
     run_id: &str,
     limit: i64,

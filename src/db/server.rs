@@ -49,7 +49,7 @@ impl PgTarget {
     }
 
     /// URL without the password, for output.
-    pub fn display_url(&self) -> String {
+    pub(crate) fn display_url(&self) -> String {
         format!(
             "postgres://{}@{}:{}/{}",
             self.user, self.host, self.port, self.database

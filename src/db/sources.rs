@@ -11,9 +11,6 @@ use deadpool_postgres::{Client, GenericClient};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Rows per statement (and per transaction) unless the caller chooses otherwise.
-pub const DEFAULT_BATCH: usize = 1000;
-
 const UPSERT: &str = "INSERT INTO source_indicators AS s (
         id, name, units, periodicity, scale, currency_code, description, source,
         category_group, topic, dataset, aggregation_method, sample_values, content_hash)
@@ -75,7 +72,7 @@ pub struct UpsertCounts {
 
 impl UpsertCounts {
     /// Adds another batch's counts.
-    pub fn add(&mut self, other: UpsertCounts) {
+    pub(crate) fn add(&mut self, other: UpsertCounts) {
         self.inserted += other.inserted;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
@@ -88,28 +85,14 @@ impl UpsertCounts {
 }
 
 /// SHA-256 (hex) of the record's canonical JSON (fields in declaration order).
-pub fn content_hash(record: &IndicatorRecord) -> String {
+pub(crate) fn content_hash(record: &IndicatorRecord) -> String {
     // Serialising plain strings and finite floats into a Vec cannot fail.
     let json = serde_json::to_vec(record).unwrap_or_default();
     hex::encode(Sha256::digest(&json))
 }
 
-/// Upserts `records` by id in batches of `batch` rows, each batch in its own transaction: a
-/// failing batch is rolled back whole and earlier batches stay committed.
-pub async fn upsert(
-    client: &mut Client,
-    records: &[IndicatorRecord],
-    batch: usize,
-) -> Result<UpsertCounts, SourcesError> {
-    let mut counts = UpsertCounts::default();
-    for chunk in records.chunks(batch.max(1)) {
-        counts.add(upsert_batch(client, chunk).await?);
-    }
-    Ok(counts)
-}
-
 /// Upserts one batch as one statement in one transaction. Ids must be unique within the batch.
-pub async fn upsert_batch(
+pub(crate) async fn upsert_batch(
     client: &mut Client,
     records: &[IndicatorRecord],
 ) -> Result<UpsertCounts, SourcesError> {
@@ -182,7 +165,7 @@ fn samples_json(points: &[SamplePoint]) -> String {
 }
 
 /// Number of stored series.
-pub async fn count(client: &impl GenericClient) -> Result<i64, SourcesError> {
+pub(crate) async fn count(client: &impl GenericClient) -> Result<i64, SourcesError> {
     Ok(client
         .query_one("SELECT count(*) FROM source_indicators", &[])
         .await?

@@ -139,22 +139,23 @@ impl DatabaseTarget {
     }
 
     /// Connection settings (password included; `Debug` of this type redacts it).
-    pub fn pg_config(&self) -> &tokio_postgres::Config {
+    pub(crate) fn pg_config(&self) -> &tokio_postgres::Config {
         &self.pg
     }
 
     /// The URL without its password, for output.
-    pub fn display_url(&self) -> &str {
+    pub(crate) fn display_url(&self) -> &str {
         &self.display
     }
 
     /// Where this database came from.
-    pub fn origin(&self) -> &Origin {
+    #[cfg(test)]
+    pub(crate) fn origin(&self) -> &Origin {
         &self.origin
     }
 
     /// What to try when the database does not answer.
-    pub fn unreachable_hint(&self) -> &'static str {
+    pub(crate) fn unreachable_hint(&self) -> &'static str {
         match self.origin {
             Origin::External => "check --database-url and that the server accepts connections",
             Origin::Cluster { .. } => {

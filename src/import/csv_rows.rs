@@ -20,14 +20,14 @@ use std::ops::ControlFlow;
 
 /// Sample points from a long-format samples file, by indicator id, in file order.
 #[derive(Debug, Default)]
-pub struct SamplesIndex {
+pub(crate) struct SamplesIndex {
     points: HashMap<String, Vec<RawPoint>>,
     bad: HashMap<String, u64>,
 }
 
 impl SamplesIndex {
     /// Removes and returns the points of `id`; `Err(n)` when `n` of its sample rows were invalid.
-    pub fn take(&mut self, id: &str) -> Result<Vec<RawPoint>, u64> {
+    pub(crate) fn take(&mut self, id: &str) -> Result<Vec<RawPoint>, u64> {
         let points = self.points.remove(id).unwrap_or_default();
         match self.bad.remove(id) {
             Some(n) => Err(n),
@@ -36,7 +36,7 @@ impl SamplesIndex {
     }
 
     /// Points (and ids) not taken: samples for ids absent from the indicator file.
-    pub fn leftover(&self) -> (u64, usize) {
+    pub(crate) fn leftover(&self) -> (u64, usize) {
         let points = self.points.values().map(|v| v.len() as u64).sum();
         (points, self.points.len())
     }
@@ -150,7 +150,7 @@ fn readable_id(columns: &Columns, record: &ByteRecord) -> Option<String> {
 
 /// Reads an indicator CSV, sending one item per record to `sink`. With `samples`, each row's
 /// points come from the index, and a `sample_values` column is refused.
-pub fn read<R: Read>(
+pub(crate) fn read<R: Read>(
     reader: R,
     limits: &Limits,
     mut samples: Option<&mut SamplesIndex>,
@@ -252,7 +252,7 @@ fn indicator(
 /// Loads a long-format samples CSV (`id,date,value`; other columns ignored). Each point is
 /// checked here, so a bad one is reported with its own line; its indicator is then skipped
 /// (see [`SamplesIndex::take`]).
-pub fn load_samples<R: Read>(
+pub(crate) fn load_samples<R: Read>(
     reader: R,
     limits: &Limits,
     on_bad: &mut dyn FnMut(RowError) -> ControlFlow<()>,

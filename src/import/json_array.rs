@@ -16,7 +16,7 @@ use std::io::Read;
 use std::ops::ControlFlow;
 
 /// Reads the array in `reader`, sending every element to `sink`.
-pub fn read<R: Read>(reader: R, row_limit: usize, sink: Sink<'_>) -> Result<(), ReadError> {
+pub(crate) fn read<R: Read>(reader: R, row_limit: usize, sink: Sink<'_>) -> Result<(), ReadError> {
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
     let mut failure = None;
     let visitor = ArrayVisitor {

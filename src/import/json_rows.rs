@@ -8,7 +8,7 @@ use super::row::{RawNumber, RawPoint, RawRow, TEXT_FIELDS};
 use serde_json::{Map, Value};
 
 /// Name of a JSON value's type, for messages.
-pub fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -20,7 +20,7 @@ pub fn type_name(v: &Value) -> &'static str {
 }
 
 /// Reads the record fields of `obj`. `Err` is a malformed-row description.
-pub fn raw_row(row: u64, mut obj: Map<String, Value>) -> Result<RawRow, String> {
+pub(crate) fn raw_row(row: u64, mut obj: Map<String, Value>) -> Result<RawRow, String> {
     let mut raw = RawRow {
         row,
         id: text(&mut obj, "id")?,
@@ -41,7 +41,7 @@ pub fn raw_row(row: u64, mut obj: Map<String, Value>) -> Result<RawRow, String> 
 }
 
 /// The id of `obj` if it is readable, for reports about rows that fail otherwise.
-pub fn id_of(obj: &Map<String, Value>) -> Option<String> {
+pub(crate) fn id_of(obj: &Map<String, Value>) -> Option<String> {
     match obj.get("id") {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -62,7 +62,7 @@ fn text(obj: &mut Map<String, Value>, field: &str) -> Result<Option<String>, Str
 }
 
 /// Sample points from a JSON array of `{"date": …, "value": …}` objects.
-pub fn points(v: Value) -> Result<Vec<RawPoint>, String> {
+pub(crate) fn points(v: Value) -> Result<Vec<RawPoint>, String> {
     let Value::Array(items) = v else {
         return Err(format!(
             "sample_values must be an array of {{\"date\", \"value\"}} objects, found a JSON {}",

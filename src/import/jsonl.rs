@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 
 /// Reads every line of `reader`, sending one item per non-blank line to `sink`.
-pub fn read<R: Read>(reader: R, row_limit: usize, sink: Sink<'_>) -> Result<(), ReadError> {
+pub(crate) fn read<R: Read>(reader: R, row_limit: usize, sink: Sink<'_>) -> Result<(), ReadError> {
     let mut reader = BufReader::new(reader);
     let mut line = Vec::new();
     let mut number = 0u64;

@@ -7,13 +7,13 @@
 //! number, id and reason, and skipped; good rows are upserted by id in batches, one transaction
 //! per batch, so a bad import never removes or half-writes what is already stored.
 
-pub mod csv_rows;
+pub(crate) mod csv_rows;
 pub mod dates;
-pub mod json_array;
-pub mod json_rows;
-pub mod jsonl;
-pub mod progress;
-pub mod reader;
+pub(crate) mod json_array;
+pub(crate) mod json_rows;
+pub(crate) mod jsonl;
+pub(crate) mod progress;
+pub(crate) mod reader;
 pub mod row;
 
 use crate::db::sources::{self, SourcesError, UpsertCounts};
@@ -44,7 +44,7 @@ pub enum Format {
 
 impl Format {
     /// The name used on the command line.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Jsonl => "jsonl",
@@ -53,7 +53,7 @@ impl Format {
     }
 
     /// The format a file name suggests: `.json`, `.jsonl`/`.ndjson`, `.csv`.
-    pub fn from_path(path: &Path) -> Option<Self> {
+    pub(crate) fn from_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "json" => Some(Format::Json),
@@ -196,11 +196,6 @@ pub trait ImportReporter: Send {
     /// Something worth telling.
     fn notice(&mut self, _notice: &Notice) {}
 }
-
-/// A reporter that reports nothing.
-pub struct Silent;
-
-impl ImportReporter for Silent {}
 
 /// Validated rows and reports, handed from the reading thread to the writer.
 #[derive(Default)]

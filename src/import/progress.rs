@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// What the position counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
+pub(crate) enum Unit {
     /// Bytes of an input file.
     Bytes,
     /// Rows.
@@ -17,7 +17,7 @@ pub enum Unit {
 }
 
 /// A progress display.
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
     label: String,
@@ -29,7 +29,7 @@ pub struct Progress {
 
 impl Progress {
     /// A bar when stderr is a terminal, else quiet lines.
-    pub fn new(label: &str, total: Option<u64>, unit: Unit) -> Self {
+    pub(crate) fn new(label: &str, total: Option<u64>, unit: Unit) -> Self {
         let tty = std::io::stderr().is_terminal();
         let bar = tty.then(|| {
             let bar = match total {
@@ -63,21 +63,8 @@ impl Progress {
         }
     }
 
-    /// No output at all.
-    pub fn hidden() -> Self {
-        Self {
-            bar: None,
-            quiet: false,
-            label: String::new(),
-            total: None,
-            unit: Unit::Rows,
-            last_line: Instant::now(),
-            last_tenth: 0,
-        }
-    }
-
     /// Moves to `position` (in the unit); `rows` is shown beside it.
-    pub fn update(&mut self, position: u64, rows: u64) {
+    pub(crate) fn update(&mut self, position: u64, rows: u64) {
         if let Some(bar) = &self.bar {
             bar.set_position(position);
             if self.unit == Unit::Bytes {
@@ -111,7 +98,7 @@ impl Progress {
     }
 
     /// Prints a line without garbling the bar.
-    pub fn println(&self, line: &str) {
+    pub(crate) fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
@@ -119,7 +106,7 @@ impl Progress {
     }
 
     /// Removes the bar.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -133,7 +120,7 @@ impl Drop for Progress {
 }
 
 /// `10903` → `10,903`.
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -147,7 +134,7 @@ pub fn thousands(n: u64) -> String {
 
 /// Reports an import on stderr: progress, the first skipped rows and notices (then only counts,
 /// so a broken file does not flood the terminal).
-pub struct ConsoleReporter {
+pub(crate) struct ConsoleReporter {
     progress: Progress,
     max_lines: usize,
     shown: usize,
@@ -156,7 +143,7 @@ pub struct ConsoleReporter {
 
 impl ConsoleReporter {
     /// Shows at most `max_lines` skipped rows and notices.
-    pub fn new(progress: Progress, max_lines: usize) -> Self {
+    pub(crate) fn new(progress: Progress, max_lines: usize) -> Self {
         Self {
             progress,
             max_lines,
@@ -175,12 +162,12 @@ impl ConsoleReporter {
     }
 
     /// Lines not shown because of the limit.
-    pub fn hidden_lines(&self) -> u64 {
+    pub(crate) fn hidden_lines(&self) -> u64 {
         self.hidden
     }
 
     /// Removes the bar.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.progress.finish();
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One row as a reader saw it.
 #[derive(Debug)]
-pub enum Item {
+pub(crate) enum Item {
     /// Read; still to be validated. Boxed: rows are far larger than the other variants.
     Row(Box<RawRow>),
     /// Unreadable (bad UTF-8, bad JSON, too large, …); skipped.
@@ -19,7 +19,7 @@ pub enum Item {
 }
 
 /// Where a reader sends rows; `Break` stops reading (the consumer has gone away).
-pub type Sink<'a> = &'a mut dyn FnMut(Item) -> ControlFlow<()>;
+pub(crate) type Sink<'a> = &'a mut dyn FnMut(Item) -> ControlFlow<()>;
 
 /// Problems that stop reading a file (rows before them are kept).
 #[derive(Debug, thiserror::Error)]
@@ -51,14 +51,14 @@ pub enum ReadError {
 }
 
 /// A reader that counts the bytes read through it.
-pub struct Counting<R> {
+pub(crate) struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Counting<R> {
     /// Wraps `inner`; the count is shared with whoever holds `count`.
-    pub fn new(inner: R, count: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(inner: R, count: Arc<AtomicU64>) -> Self {
         Self { inner, count }
     }
 }

@@ -269,7 +269,7 @@ pub struct RawRow {
 }
 
 /// The optional text columns, by the name used in files and messages.
-pub const TEXT_FIELDS: [&str; 10] = [
+pub(crate) const TEXT_FIELDS: [&str; 10] = [
     "units",
     "periodicity",
     "scale",
@@ -284,7 +284,7 @@ pub const TEXT_FIELDS: [&str; 10] = [
 
 impl RawRow {
     /// The optional text field called `name` (one of [`TEXT_FIELDS`]).
-    pub fn text_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+    pub(crate) fn text_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
         Some(match name {
             "units" => &mut self.units,
             "periodicity" => &mut self.periodicity,
@@ -402,7 +402,7 @@ fn check_text(field: &'static str, value: &str, limit: usize) -> Result<(), RowE
 }
 
 /// Validates one sample point; the flag says whether its date is a pseudo-date.
-pub fn validate_point(
+pub(crate) fn validate_point(
     point: RawPoint,
     limits: &Limits,
 ) -> Result<(SamplePoint, bool), RowErrorKind> {

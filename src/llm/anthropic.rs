@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The API version header we speak.
-pub const DEFAULT_VERSION: &str = "2023-06-01";
+pub(crate) const DEFAULT_VERSION: &str = "2023-06-01";
 
 /// Resolved settings of the Anthropic endpoint.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ impl Anthropic {
     }
 
     /// The request body for a prompt.
-    pub fn request_body(&self, req: &CompletionRequest<'_>) -> Value {
+    pub(crate) fn request_body(&self, req: &CompletionRequest<'_>) -> Value {
         let p = req.prompt;
         let tool = p.stage.schema_name();
         json!({
@@ -117,7 +117,7 @@ impl Provider for Anthropic {
 
 /// The parts of a Messages API response we read.
 #[derive(Debug, Deserialize)]
-pub struct MessageResponse {
+pub(crate) struct MessageResponse {
     /// Content blocks (`text`, `tool_use`, …).
     #[serde(default)]
     pub content: Vec<ContentBlock>,
@@ -131,7 +131,7 @@ pub struct MessageResponse {
 
 /// One content block.
 #[derive(Debug, Deserialize)]
-pub struct ContentBlock {
+pub(crate) struct ContentBlock {
     /// Block type.
     #[serde(rename = "type")]
     pub kind: String,
@@ -145,7 +145,7 @@ pub struct ContentBlock {
 
 /// `usage`.
 #[derive(Debug, Deserialize)]
-pub struct MessageUsage {
+pub(crate) struct MessageUsage {
     /// Input tokens after the last cache breakpoint (not read from or written to the cache).
     #[serde(default)]
     pub input_tokens: u64,
@@ -161,7 +161,7 @@ pub struct MessageUsage {
 }
 
 /// The answer (the forced tool call's input) and usage of a message.
-pub fn parse_message(r: MessageResponse, tool: &str, limits: RateLimitInfo) -> Completion {
+pub(crate) fn parse_message(r: MessageResponse, tool: &str, limits: RateLimitInfo) -> Completion {
     let usage = r
         .usage
         .map(|u| {

@@ -7,11 +7,10 @@
 //! `llm_cache` table. Invalid answers and failures are shared with the callers already waiting
 //! but never stored.
 
-use super::provider::Usage;
 use crate::db::llm as store;
 use crate::pipeline::stage::{Prompt, StageName};
 use deadpool_postgres::Pool;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,7 +19,7 @@ use tokio::sync::OnceCell;
 
 /// Content address of a question.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CacheKey(pub String);
+pub(crate) struct CacheKey(pub String);
 
 impl std::fmt::Display for CacheKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,7 +28,7 @@ impl std::fmt::Display for CacheKey {
 }
 
 /// The key of `prompt` asked of `model` at `provider`.
-pub fn key(provider: &str, model: &str, prompt: &Prompt) -> CacheKey {
+pub(crate) fn key(provider: &str, model: &str, prompt: &Prompt) -> CacheKey {
     let mut h = Sha256::new();
     // Length-prefixed fields: no two different field lists hash the same bytes.
     let schema = prompt.schema.to_string();
@@ -47,24 +46,11 @@ pub fn key(provider: &str, model: &str, prompt: &Prompt) -> CacheKey {
     CacheKey(hex::encode(h.finalize()))
 }
 
-/// A valid answer, as cached.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CachedAnswer {
-    /// The JSON answer (it passed `parse_answer` when it was fetched).
-    pub answer: serde_json::Value,
-    /// Who answered.
-    pub provider: String,
-    /// Which model.
-    pub model: String,
-    /// What it cost when it was fetched.
-    pub usage: Usage,
-    /// Upstream attempts it took.
-    pub attempts: u32,
-}
+pub(crate) use crate::db::llm::CachedAnswer;
 
 /// Why a flight produced no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
+pub(crate) enum FailureKind {
     /// Only invalid answers within the allowed attempts (the rules engine stands in).
     Invalid,
     /// Transport errors, timeouts or 429s until the retries ran out.
@@ -75,7 +61,7 @@ pub enum FailureKind {
 
 /// A failed flight, shared with its waiters.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// What kind.
     pub kind: FailureKind,
     /// Upstream attempts made.
@@ -85,12 +71,12 @@ pub struct Failure {
 }
 
 /// The result of a flight.
-pub type Flight = Result<CachedAnswer, Failure>;
+pub(crate) type Flight = Result<CachedAnswer, Failure>;
 
 /// Where an answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Source {
+pub(crate) enum Source {
     /// This caller fetched it from the provider.
     Upstream,
     /// Another caller in this process fetched it (in flight or earlier).
@@ -104,14 +90,14 @@ const MAX_MEMORY_ENTRIES: usize = 200_000;
 
 /// Single-flight plus the cache table.
 #[derive(Debug)]
-pub struct Cache {
+pub(crate) struct Cache {
     flights: Mutex<HashMap<CacheKey, Arc<OnceCell<Flight>>>>,
     pool: Option<Pool>,
 }
 
 impl Cache {
     /// A cache backed by `pool`'s `llm_cache` table (memory only without a pool).
-    pub fn new(pool: Option<Pool>) -> Self {
+    pub(crate) fn new(pool: Option<Pool>) -> Self {
         Self {
             flights: Mutex::new(HashMap::new()),
             pool,
@@ -125,7 +111,7 @@ impl Cache {
 
     /// The answer to `key`: from memory, from the table, or by running `fetch` (at most one
     /// `fetch` per key at a time in this process).
-    pub async fn get_or_fetch<F, Fut>(
+    pub(crate) async fn get_or_fetch<F, Fut>(
         &self,
         key: &CacheKey,
         stage: StageName,
@@ -169,7 +155,7 @@ impl Cache {
     }
 
     /// Forgets an entry (e.g. a cached answer that no longer validates).
-    pub async fn evict(&self, key: &CacheKey) {
+    pub(crate) async fn evict(&self, key: &CacheKey) {
         self.flights().remove(key);
         if let Some(pool) = &self.pool
             && let Err(e) = store::cache_delete(pool, &key.0).await
@@ -201,6 +187,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::provider::Usage;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn prompt(user: &str) -> Prompt {

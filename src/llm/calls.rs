@@ -1,81 +1,10 @@
 //! Call accounting: one [`CallRecord`] per LLM call (upstream or from the cache), counted live by
 //! the meter and written to `llm_calls` in batches by a background task, off the hot path.
 
-use super::provider::Usage;
-use crate::pipeline::stage::StageName;
+pub(crate) use crate::db::llm::{CallRecord, CallStatus};
 use deadpool_postgres::Pool;
-use serde::Serialize;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-
-/// How a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum CallStatus {
-    /// A valid answer.
-    #[serde(rename = "ok")]
-    Ok,
-    /// Answered from the cache (no upstream call).
-    #[serde(rename = "cached")]
-    Cached,
-    /// An answer that failed validation (or was not JSON).
-    #[serde(rename = "invalid")]
-    Invalid,
-    /// Rate limited.
-    #[serde(rename = "429")]
-    RateLimited,
-    /// Server, transport or rejection error.
-    #[serde(rename = "error")]
-    Error,
-    /// No answer in time.
-    #[serde(rename = "timeout")]
-    Timeout,
-}
-
-impl CallStatus {
-    /// The `llm_calls.status` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallStatus::Ok => "ok",
-            CallStatus::Cached => "cached",
-            CallStatus::Invalid => "invalid",
-            CallStatus::RateLimited => "429",
-            CallStatus::Error => "error",
-            CallStatus::Timeout => "timeout",
-        }
-    }
-
-    /// Whether the call went to the provider.
-    pub fn is_upstream(self) -> bool {
-        self != CallStatus::Cached
-    }
-}
-
-/// One call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CallRecord {
-    /// When it started.
-    pub at: chrono::DateTime<chrono::Utc>,
-    /// The run, when known.
-    pub run_id: Option<String>,
-    /// The stage.
-    pub stage: StageName,
-    /// Provider.
-    pub provider: String,
-    /// Model.
-    pub model: String,
-    /// Outcome.
-    pub status: CallStatus,
-    /// Wall time of the HTTP exchange (0 for cache hits).
-    pub latency_ms: u64,
-    /// Tokens billed (zero for cache hits).
-    pub usage: Usage,
-    /// Attempt number within one answer (1-based).
-    pub attempt: u32,
-    /// Cache key of the prompt.
-    pub cache_key: Option<String>,
-    /// What went wrong (redacted, short).
-    pub error: Option<String>,
-}
 
 enum Msg {
     Call(Box<CallRecord>),
@@ -91,7 +20,7 @@ const QUEUE: usize = 50_000;
 
 /// Sends records to the background writer.
 #[derive(Debug, Clone)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     tx: Option<mpsc::Sender<Msg>>,
     dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -104,7 +33,7 @@ impl std::fmt::Debug for Msg {
 
 impl Recorder {
     /// A recorder that writes nothing (no database).
-    pub fn disabled() -> Self {
+    pub(crate) fn disabled() -> Self {
         Self {
             tx: None,
             dropped: Default::default(),
@@ -112,7 +41,7 @@ impl Recorder {
     }
 
     /// Starts the background writer for `pool` (needs a Tokio runtime).
-    pub fn start(pool: Pool) -> Self {
+    pub(crate) fn start(pool: Pool) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(pool, rx));
         Self {
@@ -122,7 +51,7 @@ impl Recorder {
     }
 
     /// Queues a record; never waits (a full queue drops and counts it).
-    pub fn record(&self, rec: CallRecord) {
+    pub(crate) fn record(&self, rec: CallRecord) {
         if let Some(tx) = &self.tx
             && tx.try_send(Msg::Call(Box::new(rec))).is_err()
         {
@@ -131,13 +60,8 @@ impl Recorder {
         }
     }
 
-    /// Records dropped because the writer fell behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// Waits until everything queued so far is written.
-    pub async fn flush(&self) {
+    pub(crate) async fn flush(&self) {
         if let Some(tx) = &self.tx {
             let (done, wait) = oneshot::channel();
             if tx.send(Msg::Flush(done)).await.is_ok() {

@@ -1,25 +1,32 @@
-//! Classifying a record outside Restate with an [`Executor`]: the same path as
-//! `pipeline::classify_with_rules` (and the workflow), with each LLM-capable stage answered by
-//! the executor (LLM, cache, or the rules engine standing in). For `eval` and the LLM
-//! benchmark.
+//! Classifying a record outside Restate with an [`Executor`]: the pipeline's one driver
+//! (`pipeline::driver`), each LLM-capable stage answered by the executor (LLM, cache, or the
+//! rules engine standing in). For `eval` and the LLM benchmark.
 
 use super::Executor;
-use crate::db::results::Provenance;
-use crate::pipeline::{
-    BooleanReviewStage, Classification, FamilyAssignmentStage, FamilyInput, FinalInput,
-    FinalReviewStage, IndicatorFacts, IndicatorRecord, NormalizationInput, NormalizationStage,
-    ReviewInput, Stage, StageName, TimeInferenceStage, TimeInput, TypeClassificationStage,
-    TypeInput, apply_final, assemble, needs_final_review,
-};
-use std::collections::BTreeMap;
+use crate::pipeline::driver::{Answerer, Driven, drive};
+use crate::pipeline::provenance::{Answered, Provenance};
+use crate::pipeline::{IndicatorFacts, IndicatorRecord, LlmStage, NormalizationInput};
+use crate::pipeline::{NormalizationStage, Stage};
 
-/// A classification with who answered each stage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassifiedRecord {
-    /// The result.
-    pub classification: Classification,
-    /// Provenance per stage that ran.
-    pub provenance: BTreeMap<StageName, Provenance>,
+/// The executor as the driver's answerer: the LLM where configured (the rules engine standing
+/// in when it gives up), else the rules.
+struct ExecutorAnswers<'a> {
+    executor: &'a Executor,
+    run_id: Option<&'a str>,
+}
+
+impl Answerer for ExecutorAnswers<'_> {
+    type Error = std::convert::Infallible;
+
+    async fn answer<S: LlmStage>(
+        &mut self,
+        input: S::Input,
+    ) -> Result<Answered<S::Output>, Self::Error> {
+        Ok(self
+            .executor
+            .answer_or_rules::<S>(&input, self.run_id)
+            .await)
+    }
 }
 
 /// Classifies `record` along the workflow's path, answering stages with `executor`.
@@ -27,55 +34,13 @@ pub async fn classify_record(
     executor: &Executor,
     record: &IndicatorRecord,
     run_id: Option<&str>,
-) -> ClassifiedRecord {
-    let mut provenance = BTreeMap::new();
+) -> Driven {
     let facts = IndicatorFacts::from_record(record);
     let norm = NormalizationStage::rules(&NormalizationInput::new(&facts));
-    provenance.insert(StageName::Normalization, Provenance::rules());
-
-    let time = executor
-        .answer_or_rules::<TimeInferenceStage>(&TimeInput::new(&facts, &norm), run_id)
-        .await;
-    provenance.insert(StageName::TimeInference, time.provenance);
-    let time = time.output;
-
-    let family = executor
-        .answer_or_rules::<FamilyAssignmentStage>(&FamilyInput::new(&facts, &norm, &time), run_id)
-        .await;
-    provenance.insert(StageName::FamilyAssignment, family.provenance);
-    let family = family.output;
-
-    let typ = executor
-        .answer_or_rules::<TypeClassificationStage>(
-            &TypeInput::new(&facts, &norm, &time, &family),
-            run_id,
-        )
-        .await;
-    provenance.insert(StageName::TypeClassification, typ.provenance);
-    let draft = assemble(&norm, &time, &family, &typ.output);
-
-    let review = executor
-        .answer_or_rules::<BooleanReviewStage>(&ReviewInput::new(&facts, &norm, &draft), run_id)
-        .await;
-    provenance.insert(StageName::BooleanReview, review.provenance);
-    let review = review.output;
-    let draft = draft.with_review(&review);
-    if !needs_final_review(&review) {
-        return ClassifiedRecord {
-            classification: draft,
-            provenance,
-        };
-    }
-    let fin = executor
-        .answer_or_rules::<FinalReviewStage>(
-            &FinalInput::new(&facts, &norm, &draft, &review),
-            run_id,
-        )
-        .await;
-    provenance.insert(StageName::FinalReview, fin.provenance);
-    ClassifiedRecord {
-        classification: apply_final(draft, &fin.output),
-        provenance,
+    let mut answers = ExecutorAnswers { executor, run_id };
+    match drive(&mut answers, &facts, &norm, Provenance::rules()).await {
+        Ok(driven) => driven,
+        Err(never) => match never {},
     }
 }
 

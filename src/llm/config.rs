@@ -40,7 +40,7 @@ pub enum ProviderKind {
 
 impl ProviderKind {
     /// The provider's name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Rules => "rules",
             ProviderKind::Openai => "openai",
@@ -50,13 +50,13 @@ impl ProviderKind {
 }
 
 /// Default OpenAI endpoint.
-pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub(crate) const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// Default Anthropic endpoint.
-pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub(crate) const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 /// Default OpenAI model.
-pub const OPENAI_MODEL: &str = "gpt-4o-mini";
+pub(crate) const OPENAI_MODEL: &str = "gpt-4o-mini";
 /// Default Anthropic model.
-pub const ANTHROPIC_MODEL: &str = "claude-3-5-haiku-latest";
+pub(crate) const ANTHROPIC_MODEL: &str = "claude-3-5-haiku-latest";
 
 /// Prices of a model in US dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ pub struct PriceTable(pub BTreeMap<String, Price>);
 impl PriceTable {
     /// List prices of a few common models (USD per 1M tokens, as published in 2025; override
     /// or extend them under `llm.prices`). The simulator's answers cost nothing.
-    pub fn defaults() -> Self {
+    pub(crate) fn defaults() -> Self {
         let p = |input, output, cached: f64| Price {
             input,
             output,
@@ -96,7 +96,7 @@ impl PriceTable {
     }
 
     /// The price of `model`.
-    pub fn get(&self, model: &str) -> Option<&Price> {
+    pub(crate) fn get(&self, model: &str) -> Option<&Price> {
         self.0.get(model).or_else(|| {
             self.0
                 .iter()
@@ -107,7 +107,7 @@ impl PriceTable {
     }
 
     /// Estimated cost of `usage` on `model` (None when unpriced).
-    pub fn cost(&self, model: &str, usage: Usage) -> Option<f64> {
+    pub(crate) fn cost(&self, model: &str, usage: Usage) -> Option<f64> {
         let p = self.get(model)?;
         let cached = usage.cached.min(usage.input);
         let fresh = usage.input - cached;
@@ -259,7 +259,7 @@ impl LlmSettings {
     /// Flags over the file: as [`LlmSettings::over`], and a provider or model given as a flag
     /// is every stage's, the file's per-stage choices included (`--provider openai` means all
     /// LLM-capable stages).
-    pub fn flags_over(self, mut file: Self) -> Self {
+    pub(crate) fn flags_over(self, mut file: Self) -> Self {
         for stage in file.stages.values_mut() {
             if self.provider.is_some() {
                 stage.provider = None;
@@ -386,7 +386,7 @@ pub enum LlmConfigError {
 }
 
 /// The LLM-capable stages in pipeline order.
-pub const LLM_STAGES: [StageName; 5] = [
+pub(crate) const LLM_STAGES: [StageName; 5] = [
     StageName::TimeInference,
     StageName::FamilyAssignment,
     StageName::TypeClassification,
@@ -405,7 +405,7 @@ fn check_url(field: &'static str, url: &str) -> Result<String, LlmConfigError> {
 
 impl LlmConfig {
     /// Everything answered by the rules engine.
-    pub fn rules_only() -> Self {
+    pub(crate) fn rules_only() -> Self {
         Self::resolve(&LlmSettings::default(), &|_| None)
             .unwrap_or_else(|_| unreachable!("the defaults are valid"))
     }
@@ -608,7 +608,7 @@ impl LlmConfig {
     }
 
     /// Whether any stage uses an LLM.
-    pub fn uses_llm(&self) -> bool {
+    pub(crate) fn uses_llm(&self) -> bool {
         !self.stages.is_empty()
     }
 }
@@ -616,12 +616,18 @@ impl LlmConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+
+    /// The `llm:` section of a YAML document.
+    fn parse(text: &str) -> Result<LlmSettings, serde_yaml::Error> {
+        #[derive(Deserialize)]
+        struct File {
+            llm: LlmSettings,
+        }
+        serde_yaml::from_str::<File>(text).map(|f| f.llm)
+    }
 
     fn yaml(text: &str) -> LlmSettings {
-        crate::config::FileConfig::parse(text, Path::new("t.yaml"))
-            .unwrap()
-            .llm
+        parse(text).unwrap()
     }
 
     fn env_with(key: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
@@ -706,8 +712,7 @@ mod tests {
         assert!(matches!(e, LlmConfigError::NormalizationIsRules));
         let e = LlmConfig::resolve(&yaml("llm:\n  headroom: 2\n"), &|_| None).unwrap_err();
         assert!(e.to_string().contains("headroom"));
-        let e =
-            crate::config::FileConfig::parse("llm:\n  rpn: 3\n", Path::new("t.yaml")).unwrap_err();
+        let e = parse("llm:\n  rpn: 3\n").unwrap_err();
         assert!(e.to_string().contains("rpn"));
     }
 

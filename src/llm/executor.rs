@@ -15,8 +15,8 @@ use crate::db::results::Provenance;
 use crate::pipeline::stage::{LlmStage, Prompt, Stage, StageName};
 use deadpool_postgres::Pool;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Provider and model of one LLM stage.
@@ -45,7 +45,6 @@ struct Engine {
 pub struct Executor {
     routes: BTreeMap<StageName, Route>,
     engine: Option<Arc<Engine>>,
-    run_id: RwLock<Option<String>>,
 }
 
 /// What one answer attempt sequence produced, before sharing.
@@ -57,7 +56,7 @@ struct Answered {
 
 impl Executor {
     /// Every stage answered by the rules engine.
-    pub fn rules_only() -> Self {
+    pub(crate) fn rules_only() -> Self {
         Self::default()
     }
 
@@ -83,7 +82,7 @@ impl Executor {
     }
 
     /// Like [`Executor::from_config`] with the given provider implementations (tests use fakes).
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         config: &LlmConfig,
         providers: &BTreeMap<ProviderKind, Arc<dyn Provider>>,
         pool: Option<Pool>,
@@ -125,12 +124,11 @@ impl Executor {
         Self {
             routes,
             engine: Some(Arc::new(engine)),
-            run_id: RwLock::new(None),
         }
     }
 
     /// Who answers `stage` (normalization is always rules).
-    pub fn choice(&self, stage: StageName) -> Choice {
+    pub(crate) fn choice(&self, stage: StageName) -> Choice {
         match self.routes.get(&stage) {
             Some(r) if stage != StageName::Normalization => Choice::Llm {
                 provider: r.provider.name().to_string(),
@@ -141,33 +139,11 @@ impl Executor {
     }
 
     /// The rules engine's answer.
-    pub fn rules<S: Stage>(input: &S::Input) -> StageOutcome<S::Output> {
-        StageOutcome {
-            output: S::rules(input),
-            provenance: Provenance::rules(),
-        }
+    pub(crate) fn rules<S: Stage>(input: &S::Input) -> StageOutcome<S::Output> {
+        crate::pipeline::driver::Rules::answered::<S>(input)
     }
 
-    /// Sets the run that calls without an explicit run are recorded under.
-    pub fn set_run_id(&self, run_id: Option<String>) {
-        *self.run_id.write().unwrap_or_else(|p| p.into_inner()) = run_id;
-    }
-
-    /// An LLM's validated answer (retries and rules fallback on invalid answers included),
-    /// recorded under the current run (see [`Executor::set_run_id`]).
-    pub async fn answer<S: LlmStage>(
-        &self,
-        input: &S::Input,
-    ) -> Result<StageOutcome<S::Output>, LlmError> {
-        let run = self
-            .run_id
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        self.answer_for::<S>(input, run.as_deref()).await
-    }
-
-    /// Like [`Executor::answer`], recorded under `run_id`.
+    /// Answers stage `S` for `input` (cache, single-flight, LLM), recorded under `run_id`.
     ///
     /// - rules stage: the rules answer;
     /// - a valid LLM answer (fresh or cached): it, with provider and model (`attempts` 0 when it
@@ -310,7 +286,7 @@ impl Executor {
     }
 
     /// Provider and model per stage, for the run's record.
-    pub fn describe(&self) -> BTreeMap<String, Choice> {
+    pub(crate) fn describe(&self) -> BTreeMap<String, Choice> {
         StageName::ALL
             .iter()
             .map(|s| (s.as_str().to_string(), self.choice(*s)))
@@ -318,7 +294,7 @@ impl Executor {
     }
 
     /// Whether any stage uses an LLM.
-    pub fn uses_llm(&self) -> bool {
+    pub(crate) fn uses_llm(&self) -> bool {
         self.engine.is_some()
     }
 
@@ -328,7 +304,7 @@ impl Executor {
     }
 
     /// What a stage does when the LLM gives up (`rules` when no stage uses an LLM).
-    pub fn on_failure(&self) -> OnLlmFailure {
+    pub(crate) fn on_failure(&self) -> OnLlmFailure {
         self.engine
             .as_ref()
             .map(|e| e.on_failure)
@@ -336,18 +312,18 @@ impl Executor {
     }
 
     /// Longest a call should queue for budget (zero when no stage uses an LLM).
-    pub fn max_wait(&self) -> Duration {
+    pub(crate) fn max_wait(&self) -> Duration {
         self.engine.as_ref().map(|e| e.max_wait).unwrap_or_default()
     }
 
     /// The limiter's queue right now.
-    pub fn backlog(&self) -> Option<Backlog> {
+    pub(crate) fn backlog(&self) -> Option<Backlog> {
         self.engine.as_ref().map(|e| e.limiter.backlog())
     }
 
     /// The admission window the LLM budget can serve (Little's law; see `feedback.rs`), or None
     /// when no stage uses an LLM or the budget is unlimited.
-    pub fn suggested_window(&self) -> Option<usize> {
+    pub(crate) fn suggested_window(&self) -> Option<usize> {
         let e = self.engine.as_ref()?;
         let stages =
             |s: &[StageName]| s.iter().filter(|s| self.routes.contains_key(s)).count() as f64;
@@ -371,7 +347,7 @@ impl Executor {
 
     /// Live progress lines: LLM calls/min and tokens/min against budget, 429s, errors, cache hit
     /// rate, queue.
-    pub fn budget_lines(&self) -> Arc<dyn Fn() -> Vec<String> + Send + Sync> {
+    pub(crate) fn budget_lines(&self) -> Arc<dyn Fn() -> Vec<String> + Send + Sync> {
         let engine = self.engine.clone();
         Arc::new(move || {
             let Some(e) = &engine else { return Vec::new() };
@@ -399,11 +375,6 @@ impl Executor {
         if let Some(e) = &self.engine {
             e.recorder.flush().await;
         }
-    }
-
-    /// The process-wide limiter (None when every stage is rules).
-    pub fn limiter(&self) -> Option<Arc<Limiter>> {
-        self.engine.as_ref().map(|e| e.limiter.clone())
     }
 }
 

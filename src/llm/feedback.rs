@@ -16,11 +16,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Indicators observed before measured per-indicator figures replace the priors.
-pub const MIN_OBSERVED: u64 = 20;
+pub(crate) const MIN_OBSERVED: u64 = 20;
 
 /// What the window is computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WindowInputs {
+pub(crate) struct WindowInputs {
     /// Upstream calls per second the budget allows (see `Limiter::calls_per_second`).
     pub calls_per_second: f64,
     /// Measured shape so far.
@@ -39,7 +39,7 @@ pub struct WindowInputs {
 
 /// The in-flight window that keeps the budget busy without long waits (None when the budget is
 /// unlimited: then the LLM is not what limits admission).
-pub fn suggested_window(i: &WindowInputs) -> Option<usize> {
+pub(crate) fn suggested_window(i: &WindowInputs) -> Option<usize> {
     if !(i.calls_per_second.is_finite() && i.calls_per_second > 0.0)
         || i.calls_per_second >= f64::MAX / 4.0
     {
@@ -66,7 +66,7 @@ pub fn suggested_window(i: &WindowInputs) -> Option<usize> {
 }
 
 /// A window the feedback keeps on what the budget can serve (the submitter's admission).
-pub trait Window: Send + Sync {
+pub(crate) trait Window: Send + Sync {
     /// The window now.
     fn window(&self) -> usize;
     /// Changes it.
@@ -74,7 +74,7 @@ pub trait Window: Send + Sync {
 }
 
 /// Keeps `window` on `suggest()` (clamped to `bounds`) every `every` until `cancel`.
-pub async fn follow_budget<W: Window + ?Sized>(
+pub(crate) async fn follow_budget<W: Window + ?Sized>(
     suggest: impl Fn() -> Option<usize>,
     window: Arc<W>,
     bounds: (usize, usize),
@@ -102,7 +102,7 @@ pub async fn follow_budget<W: Window + ?Sized>(
 
 /// Spawns [`follow_budget`] for an executor: the admission window follows its
 /// `suggested_window()` every `every` (does nothing when every stage is rules).
-pub fn spawn_admission_feedback<W: Window + 'static>(
+pub(crate) fn spawn_admission_feedback<W: Window + 'static>(
     executor: Arc<super::Executor>,
     admission: Arc<W>,
     bounds: (usize, usize),
@@ -137,7 +137,7 @@ pub fn spawn_admission_feedback<W: Window + 'static>(
 /// when calls wait longer than half of `max_wait` (or a 429 paused everyone), it shrinks
 /// back toward the model.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Boost {
+pub(crate) struct Boost {
     factor: f64,
     samples: std::collections::VecDeque<(Duration, u64)>,
 }
@@ -153,16 +153,16 @@ impl Default for Boost {
 
 impl Boost {
     /// Largest multiple of the model window.
-    pub const MAX: f64 = 8.0;
+    pub(crate) const MAX: f64 = 8.0;
     /// Share of the allowed call rate below which the budget counts as idling (well below 1: a
     /// few seconds' count is noisy, and growing on noise overloads the machine).
-    pub const IDLE_USE: f64 = 0.9;
+    pub(crate) const IDLE_USE: f64 = 0.9;
     /// How far back the achieved rate is measured.
-    pub const SPAN: Duration = Duration::from_secs(10);
+    pub(crate) const SPAN: Duration = Duration::from_secs(10);
 
     /// Adjusts the factor from the limiter's backlog sampled at `now` (any monotonic clock) and
     /// returns it.
-    pub fn update(&mut self, b: &Backlog, max_wait: Duration, now: Duration) -> f64 {
+    pub(crate) fn update(&mut self, b: &Backlog, max_wait: Duration, now: Duration) -> f64 {
         self.samples.push_back((now, b.started));
         while self
             .samples
@@ -192,7 +192,7 @@ impl Boost {
 }
 
 /// One-line description of a backlog for logs and progress.
-pub fn describe_backlog(b: &Backlog) -> String {
+pub(crate) fn describe_backlog(b: &Backlog) -> String {
     let mut s = format!(
         "queue {} (~{:.0}s)",
         b.waiting,

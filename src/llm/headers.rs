@@ -26,7 +26,7 @@ pub struct RateLimitInfo {
 
 impl RateLimitInfo {
     /// Reads OpenAI-style and Anthropic-style headers (whichever are present).
-    pub fn from_headers(h: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(h: &HeaderMap) -> Self {
         let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
         let num = |name: &str| {
             get(name)
@@ -74,7 +74,7 @@ impl RateLimitInfo {
 
     /// True when either budget is nearly spent (under `fraction` of the limit, or at most one
     /// request left).
-    pub fn nearly_exhausted(&self, fraction: f64) -> bool {
+    pub(crate) fn nearly_exhausted(&self, fraction: f64) -> bool {
         let low = |rem: Option<u64>, lim: Option<u64>, floor: u64| match (rem, lim) {
             (Some(r), Some(l)) if l > 0 => r <= floor || (r as f64) < fraction * l as f64,
             (Some(r), None) => r <= floor,
@@ -86,7 +86,7 @@ impl RateLimitInfo {
 
     /// How long until the nearly exhausted budget is replenished (the longer of the two resets
     /// that apply).
-    pub fn replenish_in(&self, fraction: f64) -> Option<Duration> {
+    pub(crate) fn replenish_in(&self, fraction: f64) -> Option<Duration> {
         let low_req = matches!((self.remaining_requests, self.limit_requests),
             (Some(r), Some(l)) if r <= 1 || (r as f64) < fraction * l as f64);
         let low_tok = matches!((self.remaining_tokens, self.limit_tokens),
@@ -99,7 +99,7 @@ impl RateLimitInfo {
 
 /// Parses a Go-style duration as OpenAI sends it: `1s`, `6m0s`, `20ms`, `1h2m3.5s`, `0.5s`;
 /// a bare number is seconds.
-pub fn parse_go_duration(s: &str) -> Option<Duration> {
+pub(crate) fn parse_go_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     if s.is_empty() {
         return None;
@@ -152,7 +152,7 @@ fn parse_retry_after(s: &str) -> Option<Duration> {
 }
 
 /// Formats a duration the way OpenAI's reset headers do (`20ms`, `1s`, `1.5s`, `6m0s`).
-pub fn format_go_duration(d: Duration) -> String {
+pub(crate) fn format_go_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         return format!("{ms}ms");

@@ -105,7 +105,7 @@ struct Adaptive {
 
 /// The process-wide limiter.
 #[derive(Debug)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     config: LimiterConfig,
     requests: Option<DefaultDirectRateLimiter>,
     tokens: Option<(DefaultDirectRateLimiter, u32)>,
@@ -122,7 +122,7 @@ pub struct Limiter {
 
 /// How the limiter currently looks from outside.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Backlog {
+pub(crate) struct Backlog {
     /// Callers queued for a slot or for budget.
     pub waiting: usize,
     /// Calls in flight.
@@ -164,7 +164,7 @@ fn bucket(per_minute: u32, headroom: f64) -> (DefaultDirectRateLimiter, u32) {
 
 /// A reservation: hold it for the duration of the call and pass it to [`Limiter::settle`].
 #[derive(Debug)]
-pub struct Permit {
+pub(crate) struct Permit {
     limiter: Arc<Limiter>,
     reserved_tokens: u64,
     started: Instant,
@@ -174,7 +174,7 @@ pub struct Permit {
 
 impl Permit {
     /// How long the caller waited for budget.
-    pub fn waited(&self) -> Duration {
+    pub(crate) fn waited(&self) -> Duration {
         self.waited
     }
 }
@@ -196,7 +196,7 @@ impl Drop for Queued<'_> {
 
 /// How a call ended, for [`Limiter::settle`].
 #[derive(Debug, Clone, Copy)]
-pub enum CallEnd<'a> {
+pub(crate) enum CallEnd<'a> {
     /// The provider answered (valid or not): real usage and headers.
     Answered {
         /// Tokens used.
@@ -220,7 +220,7 @@ pub enum CallEnd<'a> {
 
 impl Limiter {
     /// A limiter with `config`.
-    pub fn new(config: LimiterConfig) -> Arc<Self> {
+    pub(crate) fn new(config: LimiterConfig) -> Arc<Self> {
         let headroom = config.headroom.clamp(0.5, 1.0);
         let config = LimiterConfig {
             headroom,
@@ -249,23 +249,18 @@ impl Limiter {
         })
     }
 
-    /// The configuration in force (headroom clamped).
-    pub fn config(&self) -> LimiterConfig {
-        self.config
-    }
-
     fn adaptive(&self) -> std::sync::MutexGuard<'_, Adaptive> {
         // A poisoned lock only means a panic elsewhere mid-update of plain numbers; keep going.
         self.adaptive.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Expected output tokens of a call (learned from responses).
-    pub fn expected_output_tokens(&self) -> u64 {
+    pub(crate) fn expected_output_tokens(&self) -> u64 {
         self.adaptive().output_tokens.value.round().max(1.0) as u64
     }
 
     /// Waits for a slot and for budget for a call estimated at `estimated_tokens`.
-    pub async fn acquire(self: &Arc<Self>, estimated_tokens: u64) -> Permit {
+    pub(crate) async fn acquire(self: &Arc<Self>, estimated_tokens: u64) -> Permit {
         let asked = Instant::now();
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let queued = Queued(&self.waiting);
@@ -342,7 +337,7 @@ impl Limiter {
 
     /// Records how a call ended: corrects the token estimate, learns latency and sizes, and
     /// backs off on 429s and nearly exhausted budgets.
-    pub fn settle(&self, permit: Permit, end: CallEnd<'_>) {
+    pub(crate) fn settle(&self, permit: Permit, end: CallEnd<'_>) {
         let latency = permit.started.elapsed();
         match end {
             CallEnd::Answered { usage, limits } => {
@@ -397,7 +392,7 @@ impl Limiter {
 
     /// Upstream calls per second that the budgets, the current pace and the concurrency cap
     /// allow.
-    pub fn calls_per_second(&self) -> f64 {
+    pub(crate) fn calls_per_second(&self) -> f64 {
         let a = self.adaptive();
         let h = self.config.headroom;
         let mut rate = f64::INFINITY;
@@ -411,12 +406,12 @@ impl Limiter {
     }
 
     /// Mean upstream latency of a call.
-    pub fn mean_latency(&self) -> Duration {
+    pub(crate) fn mean_latency(&self) -> Duration {
         Duration::from_secs_f64(self.adaptive().latency_s.value.max(0.0))
     }
 
     /// Queue, pace and estimated wait right now.
-    pub fn backlog(&self) -> Backlog {
+    pub(crate) fn backlog(&self) -> Backlog {
         let waiting = self.waiting.load(Ordering::Relaxed);
         let rate = self.calls_per_second();
         let (paused_for, pace) = {
@@ -446,12 +441,14 @@ impl Limiter {
     }
 
     /// 429s seen.
-    pub fn rate_limited(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn rate_limited(&self) -> u64 {
         self.rate_limited.load(Ordering::Relaxed)
     }
 
     /// Global pauses taken (429s and exhausted budgets).
-    pub fn pauses(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn pauses(&self) -> u64 {
         self.pauses.load(Ordering::Relaxed)
     }
 }

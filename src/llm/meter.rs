@@ -46,7 +46,7 @@ struct State {
 
 /// Live counters.
 #[derive(Debug)]
-pub struct Meter {
+pub(crate) struct Meter {
     state: Mutex<State>,
     prices: PriceTable,
     budget_rpm: Option<u32>,
@@ -129,7 +129,7 @@ pub struct LlmSummary {
 
 /// Shape of the stage mix, for Little's law.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct IndicatorProfile {
+pub(crate) struct IndicatorProfile {
     /// Indicators seen (answers of the most-asked stage).
     pub indicators: u64,
     /// Upstream calls per indicator.
@@ -140,7 +140,11 @@ pub struct IndicatorProfile {
 
 impl Meter {
     /// A meter reporting against the given budgets and prices.
-    pub fn new(prices: PriceTable, budget_rpm: Option<u32>, budget_tpm: Option<u32>) -> Self {
+    pub(crate) fn new(
+        prices: PriceTable,
+        budget_rpm: Option<u32>,
+        budget_tpm: Option<u32>,
+    ) -> Self {
         Self {
             state: Mutex::new(State::default()),
             prices,
@@ -155,7 +159,7 @@ impl Meter {
     }
 
     /// Counts a call.
-    pub fn record(&self, rec: &CallRecord) {
+    pub(crate) fn record(&self, rec: &CallRecord) {
         let now = Instant::now();
         let mut s = self.state();
         *s.by_status.entry(rec.status).or_default() += 1;
@@ -185,7 +189,7 @@ impl Meter {
     }
 
     /// Counts one stage answer and the time it took without queueing for budget.
-    pub fn answered(
+    pub(crate) fn answered(
         &self,
         stage: StageName,
         service: Duration,
@@ -205,7 +209,7 @@ impl Meter {
 
     /// Upstream calls and tokens in the last minute (scaled up while less than a minute has
     /// passed since the first call).
-    pub fn current_rate(&self) -> (f64, f64) {
+    pub(crate) fn current_rate(&self) -> (f64, f64) {
         let now = Instant::now();
         let s = self.state();
         let span = s
@@ -225,7 +229,7 @@ impl Meter {
     }
 
     /// Calls and answer times per indicator so far.
-    pub fn profile(&self) -> IndicatorProfile {
+    pub(crate) fn profile(&self) -> IndicatorProfile {
         let s = self.state();
         let indicators = s.stages.values().map(|t| t.answers).max().unwrap_or(0);
         let upstream: u64 = s.stages.values().map(|t| t.upstream_calls).sum();
@@ -245,7 +249,7 @@ impl Meter {
     }
 
     /// The totals so far.
-    pub fn summary(&self) -> LlmSummary {
+    pub(crate) fn summary(&self) -> LlmSummary {
         let s = self.state();
         let count = |st: CallStatus| s.by_status.get(&st).copied().unwrap_or(0);
         let upstream: u64 = s
@@ -332,7 +336,7 @@ impl Meter {
 
 /// Calls per minute between the 5th and 95th percentile of `at` (seconds, ascending): the
 /// steady state without ramp-up and tail. None for fewer than 50 calls or under 30 s.
-pub fn steady_rate(at: &[f64]) -> Option<f64> {
+pub(crate) fn steady_rate(at: &[f64]) -> Option<f64> {
     let n = at.len();
     if n < 50 {
         return None;
@@ -344,7 +348,7 @@ pub fn steady_rate(at: &[f64]) -> Option<f64> {
 
 /// One line for the end of a run: calls, cache, faults, achieved and steady-state rates
 /// against the budget, tokens and cost.
-pub fn describe_summary(s: &LlmSummary) -> String {
+pub(crate) fn describe_summary(s: &LlmSummary) -> String {
     let budget = |b: Option<u32>| b.map_or("unlimited".to_string(), |b| compact(b as f64));
     let steady = match (s.steady_rpm, s.steady_use) {
         (Some(r), Some(u)) => format!(
@@ -382,7 +386,7 @@ fn add(a: &mut Usage, b: Usage) {
 }
 
 /// `1234567` → `1.2M`, `12345` → `12k`.
-pub fn compact(n: f64) -> String {
+pub(crate) fn compact(n: f64) -> String {
     match n {
         n if n >= 1e6 => format!("{:.1}M", n / 1e6),
         n if n >= 1e4 => format!("{:.0}k", n / 1e3),

@@ -8,25 +8,24 @@
 //! (`llm_calls`, [`meter::LlmSummary`], live progress lines).
 
 pub mod anthropic;
-pub mod cache;
-pub mod calls;
+pub(crate) mod cache;
+pub(crate) mod calls;
 pub mod classify;
 pub mod config;
 mod executor;
-pub mod feedback;
-pub mod headers;
+pub(crate) mod feedback;
+pub(crate) mod headers;
 pub mod limiter;
-pub mod meter;
+pub(crate) mod meter;
 pub mod openai;
 pub mod provider;
 pub mod secret;
-pub mod tokens;
+pub(crate) mod tokens;
 
 pub use config::{LlmConfig, LlmConfigError, LlmSettings, ProviderKind};
 pub use executor::Executor;
 pub use meter::LlmSummary;
 
-use crate::db::results::Provenance;
 use crate::pipeline::stage::StageName;
 
 /// Errors of an LLM answer that exhausted its own retries.
@@ -57,7 +56,7 @@ pub enum LlmError {
 
 /// Who answers a stage.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum Choice {
+pub(crate) enum Choice {
     /// The embedded rules engine (no `ctx.run` needed: deterministic and free).
     Rules,
     /// An LLM provider and model.
@@ -70,10 +69,4 @@ pub enum Choice {
 }
 
 /// A stage's answer with who produced it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StageOutcome<O> {
-    /// The validated answer.
-    pub output: O,
-    /// Who produced it.
-    pub provenance: Provenance,
-}
+pub type StageOutcome<O> = crate::pipeline::provenance::Answered<O>;

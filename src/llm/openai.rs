@@ -67,7 +67,7 @@ impl OpenAi {
     }
 
     /// The request body for a prompt (public so tests can compare it with the documented shape).
-    pub fn request_body(&self, req: &CompletionRequest<'_>) -> Value {
+    pub(crate) fn request_body(&self, req: &CompletionRequest<'_>) -> Value {
         let p = req.prompt;
         let mut body = json!({
             "model": req.model,
@@ -151,7 +151,7 @@ impl Provider for OpenAi {
 
 /// The parts of a chat completion we read.
 #[derive(Debug, Deserialize)]
-pub struct ChatResponse {
+pub(crate) struct ChatResponse {
     /// Choices (we ask for one).
     #[serde(default)]
     pub choices: Vec<Choice>,
@@ -162,7 +162,7 @@ pub struct ChatResponse {
 
 /// One choice.
 #[derive(Debug, Deserialize)]
-pub struct Choice {
+pub(crate) struct Choice {
     /// The assistant message.
     pub message: Message,
     /// `stop`, `length`, `content_filter`, …
@@ -172,7 +172,7 @@ pub struct Choice {
 
 /// The assistant message.
 #[derive(Debug, Deserialize)]
-pub struct Message {
+pub(crate) struct Message {
     /// The JSON text of the answer.
     #[serde(default)]
     pub content: Option<String>,
@@ -183,7 +183,7 @@ pub struct Message {
 
 /// `usage`.
 #[derive(Debug, Deserialize)]
-pub struct ChatUsage {
+pub(crate) struct ChatUsage {
     /// Input tokens.
     #[serde(default)]
     pub prompt_tokens: u64,
@@ -197,14 +197,14 @@ pub struct ChatUsage {
 
 /// `usage.prompt_tokens_details`.
 #[derive(Debug, Deserialize)]
-pub struct PromptTokensDetails {
+pub(crate) struct PromptTokensDetails {
     /// Input tokens served from OpenAI's prompt cache.
     #[serde(default)]
     pub cached_tokens: u64,
 }
 
 /// The answer and usage of a parsed chat completion.
-pub fn parse_completion(r: ChatResponse, limits: RateLimitInfo) -> Completion {
+pub(crate) fn parse_completion(r: ChatResponse, limits: RateLimitInfo) -> Completion {
     let usage = r
         .usage
         .map(|u| Usage {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// A boxed, sendable future (keeps [`Provider`] object-safe so stages can pick providers at
 /// run time).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One call.
 #[derive(Debug, Clone, Copy)]
@@ -23,23 +23,7 @@ pub struct CompletionRequest<'a> {
     pub max_output_tokens: u32,
 }
 
-/// Tokens a call consumed, as the provider reported them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Usage {
-    /// Input tokens, including those read from the provider's prompt cache.
-    pub input: u64,
-    /// Output tokens.
-    pub output: u64,
-    /// Input tokens read from the provider's prompt cache (billed at a discount).
-    pub cached: u64,
-}
-
-impl Usage {
-    /// Input plus output.
-    pub fn total(&self) -> u64 {
-        self.input + self.output
-    }
-}
+pub use crate::db::llm::Usage;
 
 /// A successful HTTP exchange. The answer may still be unusable (`Err` holds why: not JSON,
 /// refused, truncated, no tool call); the executor validates it against the taxonomy.
@@ -110,7 +94,7 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 }
 
 /// Classifies a non-success HTTP status into a [`ProviderError`].
-pub fn status_error(status: u16, message: String, limits: RateLimitInfo) -> ProviderError {
+pub(crate) fn status_error(status: u16, message: String, limits: RateLimitInfo) -> ProviderError {
     match status {
         429 => ProviderError::RateLimited { limits, message },
         408 | 409 | 500..=599 => ProviderError::Server {
@@ -123,7 +107,7 @@ pub fn status_error(status: u16, message: String, limits: RateLimitInfo) -> Prov
 }
 
 /// Maps a reqwest error (redacting anything key-like through `redact`).
-pub fn transport_error(
+pub(crate) fn transport_error(
     e: &reqwest::Error,
     timeout: Duration,
     redact: impl Fn(&str) -> String,
@@ -143,7 +127,7 @@ pub fn transport_error(
 
 /// The `message` of a JSON error body (`{"error": {"message": …}}` for both APIs), else the
 /// start of the body.
-pub fn error_message(body: &str) -> String {
+pub(crate) fn error_message(body: &str) -> String {
     let parsed: Option<String> = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
@@ -160,12 +144,12 @@ pub fn error_message(body: &str) -> String {
 }
 
 /// Ensures a base URL has no trailing slash.
-pub fn trim_base(url: &str) -> String {
+pub(crate) fn trim_base(url: &str) -> String {
     url.trim_end_matches('/').to_string()
 }
 
 /// The shared HTTP client settings for providers.
-pub fn http_client(
+pub(crate) fn http_client(
     timeout: Duration,
     concurrency: usize,
 ) -> Result<reqwest::Client, reqwest::Error> {

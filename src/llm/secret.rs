@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// Replaces a key in text.
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// An API key. `Debug` and `Display` print `[redacted]`; there is no `Serialize`.
 #[derive(Clone, PartialEq, Eq)]
@@ -18,13 +18,13 @@ impl ApiKey {
     }
 
     /// The key, for building the request header only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// `text` with the key removed, including the long prefixes and suffixes of it that
     /// providers echo in "incorrect API key" errors.
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         let mut out = text.replace(&self.0, REDACTED);
         let k = self.0.as_str();
         // Partial echoes ("sk-abc1…uvwxyz"): any 6+ character prefix or suffix of a long key.
@@ -54,7 +54,7 @@ impl fmt::Display for ApiKey {
 }
 
 /// Redacts `text` with an optional key.
-pub fn redact(key: Option<&ApiKey>, text: &str) -> String {
+pub(crate) fn redact(key: Option<&ApiKey>, text: &str) -> String {
     match key {
         Some(k) => k.redact(text),
         None => text.to_string(),

@@ -6,12 +6,12 @@
 use crate::pipeline::stage::Prompt;
 
 /// Estimated tokens of a text.
-pub fn estimate_text(text: &str) -> u64 {
+pub(crate) fn estimate_text(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
 }
 
 /// Estimated input tokens of a prompt: system, user message and the answer schema.
-pub fn estimate_prompt(prompt: &Prompt) -> u64 {
+pub(crate) fn estimate_prompt(prompt: &Prompt) -> u64 {
     const FRAMING: u64 = 12;
     estimate_text(&prompt.system)
         + estimate_text(&prompt.user)

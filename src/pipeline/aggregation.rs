@@ -6,7 +6,7 @@ use super::taxonomy::{IndicatorType, TemporalAggregation, UnitType};
 use super::view::IndicatorView;
 
 /// The rules' temporal aggregation for type `ty`, with the deciding cue.
-pub fn temporal_aggregation(
+pub(crate) fn temporal_aggregation(
     ty: IndicatorType,
     view: &IndicatorView,
     is_cumulative: bool,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 /// A rules confidence clamped to 0..1 and rounded to three decimals, so that it survives a JSON
 /// round trip bit for bit (serde_json parses short decimals exactly).
-pub fn round_confidence(x: f64) -> f64 {
+pub(crate) fn round_confidence(x: f64) -> f64 {
     if x.is_nan() {
         return 0.0;
     }
@@ -17,7 +17,7 @@ pub fn round_confidence(x: f64) -> f64 {
 }
 
 /// A strict-mode object schema: every property required, no others allowed.
-pub fn object_schema(properties: Vec<(&str, Value)>) -> Value {
+pub(crate) fn object_schema(properties: Vec<(&str, Value)>) -> Value {
     let required: Vec<Value> = properties.iter().map(|(k, _)| json!(k)).collect();
     let props: Map<String, Value> = properties
         .into_iter()
@@ -32,22 +32,22 @@ pub fn object_schema(properties: Vec<(&str, Value)>) -> Value {
 }
 
 /// A string enum schema.
-pub fn enum_schema(names: &[&str], description: &str) -> Value {
+pub(crate) fn enum_schema(names: &[&str], description: &str) -> Value {
     json!({ "type": "string", "enum": names, "description": description })
 }
 
 /// The confidence property.
-pub fn confidence_schema() -> Value {
+pub(crate) fn confidence_schema() -> Value {
     json!({ "type": "number", "description": "confidence between 0 and 1" })
 }
 
 /// The reasoning property.
-pub fn reasoning_schema() -> Value {
+pub(crate) fn reasoning_schema() -> Value {
     json!({ "type": "string", "description": "one short sentence explaining the decision" })
 }
 
 /// Serialises a stage input compactly (deterministic field order, no newlines).
-pub fn input_json<T: Serialize>(input: &T) -> String {
+pub(crate) fn input_json<T: Serialize>(input: &T) -> String {
     serde_json::to_string(input).unwrap_or_else(|e| {
         // Stage inputs are plain structs of strings, enums and bools; this cannot happen.
         tracing::error!(error = %e, "stage input failed to serialise");
@@ -56,7 +56,7 @@ pub fn input_json<T: Serialize>(input: &T) -> String {
 }
 
 /// Builds a prompt whose user message is `task` followed by the fenced input.
-pub fn prompt<T: Serialize>(
+pub(crate) fn prompt<T: Serialize>(
     stage: StageName,
     system: String,
     task: &str,
@@ -76,7 +76,7 @@ pub fn prompt<T: Serialize>(
 }
 
 /// Reads and validates an answer object.
-pub struct AnswerReader<'a> {
+pub(crate) struct AnswerReader<'a> {
     stage: StageName,
     obj: &'a Map<String, Value>,
     seen: Vec<&'static str>,
@@ -84,7 +84,7 @@ pub struct AnswerReader<'a> {
 
 impl<'a> AnswerReader<'a> {
     /// Starts reading; the answer must be a JSON object.
-    pub fn new(stage: StageName, answer: &'a Value) -> Result<Self, InvalidAnswer> {
+    pub(crate) fn new(stage: StageName, answer: &'a Value) -> Result<Self, InvalidAnswer> {
         let obj = answer.as_object().ok_or_else(|| {
             invalid(
                 stage,
@@ -99,7 +99,7 @@ impl<'a> AnswerReader<'a> {
     }
 
     /// An error for this stage.
-    pub fn error(&self, reason: impl Into<String>) -> InvalidAnswer {
+    pub(crate) fn error(&self, reason: impl Into<String>) -> InvalidAnswer {
         invalid(self.stage, reason)
     }
 
@@ -111,7 +111,7 @@ impl<'a> AnswerReader<'a> {
     }
 
     /// A taxonomy enum field.
-    pub fn taxonomy<T: FromStr<Err = NotInTaxonomy>>(
+    pub(crate) fn taxonomy<T: FromStr<Err = NotInTaxonomy>>(
         &mut self,
         name: &'static str,
     ) -> Result<T, InvalidAnswer> {
@@ -127,7 +127,7 @@ impl<'a> AnswerReader<'a> {
     }
 
     /// A boolean field.
-    pub fn boolean(&mut self, name: &'static str) -> Result<bool, InvalidAnswer> {
+    pub(crate) fn boolean(&mut self, name: &'static str) -> Result<bool, InvalidAnswer> {
         let v = self.field(name)?;
         v.as_bool().ok_or_else(|| {
             invalid(
@@ -138,7 +138,7 @@ impl<'a> AnswerReader<'a> {
     }
 
     /// An array field.
-    pub fn array(&mut self, name: &'static str) -> Result<&'a Vec<Value>, InvalidAnswer> {
+    pub(crate) fn array(&mut self, name: &'static str) -> Result<&'a Vec<Value>, InvalidAnswer> {
         let v = self.field(name)?;
         v.as_array().ok_or_else(|| {
             invalid(
@@ -149,7 +149,7 @@ impl<'a> AnswerReader<'a> {
     }
 
     /// The `confidence` field: a number in 0..=1.
-    pub fn confidence(&mut self) -> Result<f64, InvalidAnswer> {
+    pub(crate) fn confidence(&mut self) -> Result<f64, InvalidAnswer> {
         let v = self.field("confidence")?;
         let c = v.as_f64().ok_or_else(|| {
             invalid(
@@ -167,7 +167,7 @@ impl<'a> AnswerReader<'a> {
     }
 
     /// The `reasoning` field: a non-blank string.
-    pub fn reasoning(&mut self) -> Result<String, InvalidAnswer> {
+    pub(crate) fn reasoning(&mut self) -> Result<String, InvalidAnswer> {
         let v = self.field("reasoning")?;
         let s = v.as_str().ok_or_else(|| {
             invalid(
@@ -182,7 +182,7 @@ impl<'a> AnswerReader<'a> {
     }
 
     /// Rejects fields the schema does not have.
-    pub fn finish(self) -> Result<(), InvalidAnswer> {
+    pub(crate) fn finish(self) -> Result<(), InvalidAnswer> {
         match self.obj.keys().find(|k| !self.seen.contains(&k.as_str())) {
             Some(extra) => Err(invalid(self.stage, format!("unexpected field \"{extra}\""))),
             None => Ok(()),
@@ -191,7 +191,7 @@ impl<'a> AnswerReader<'a> {
 }
 
 /// An [`InvalidAnswer`] for `stage`.
-pub fn invalid(stage: StageName, reason: impl Into<String>) -> InvalidAnswer {
+pub(crate) fn invalid(stage: StageName, reason: impl Into<String>) -> InvalidAnswer {
     InvalidAnswer {
         stage,
         reason: reason.into(),
@@ -199,7 +199,7 @@ pub fn invalid(stage: StageName, reason: impl Into<String>) -> InvalidAnswer {
 }
 
 /// The JSON kind of a value, for error messages.
-pub fn kind(v: &Value) -> &'static str {
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -211,7 +211,7 @@ pub fn kind(v: &Value) -> &'static str {
 }
 
 /// Bullet list of enum members with one-line meanings, for system prompts.
-pub fn bullets(items: &[(&str, &str)]) -> String {
+pub(crate) fn bullets(items: &[(&str, &str)]) -> String {
     items
         .iter()
         .map(|(k, v)| format!("- {k}: {v}"))

@@ -64,19 +64,19 @@ pub struct ReviewOutput {
 }
 
 /// Types whose observations cover a whole period.
-pub fn is_period_type(ty: IndicatorType) -> bool {
+pub(crate) fn is_period_type(ty: IndicatorType) -> bool {
     use IndicatorType as T;
     matches!(ty, T::Flow | T::Balance | T::Volume | T::Count | T::Rate)
 }
 
 /// Types whose observations describe a moment.
-pub fn is_moment_type(ty: IndicatorType) -> bool {
+pub(crate) fn is_moment_type(ty: IndicatorType) -> bool {
     use IndicatorType as T;
     matches!(ty, T::Stock | T::Capacity | T::Price | T::Yield | T::Index)
 }
 
 /// Types that can be running totals.
-pub fn can_accumulate(ty: IndicatorType) -> bool {
+pub(crate) fn can_accumulate(ty: IndicatorType) -> bool {
     use IndicatorType as T;
     matches!(ty, T::Flow | T::Balance | T::Volume | T::Count | T::Other)
 }
@@ -104,7 +104,7 @@ impl Flags {
 }
 
 /// The rules' consistency checks.
-pub fn check(input: &ReviewInput) -> Vec<ReviewFlag> {
+pub(crate) fn check(input: &ReviewInput) -> Vec<ReviewFlag> {
     use ReviewField as F;
     let d = &input.draft;
     let view = &input.indicator;

@@ -51,7 +51,7 @@ impl ReviewField {
     ];
 
     /// The field name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ReviewField::Family => "family",
             ReviewField::IndicatorType => "indicator_type",
@@ -65,14 +65,14 @@ impl ReviewField {
     }
 
     /// All field names, for schemas.
-    pub fn names() -> Vec<&'static str> {
+    pub(crate) fn names() -> Vec<&'static str> {
         Self::ALL.iter().map(|f| f.as_str()).collect()
     }
 
     /// Fields that may have to change when this one does (a new family needs a new type, a new
     /// type a new aggregation, orientation and currency flag; the cumulative flag and the time
     /// basis move together).
-    pub fn dependents(self) -> &'static [ReviewField] {
+    pub(crate) fn dependents(self) -> &'static [ReviewField] {
         use ReviewField as F;
         match self {
             F::Family => &[
@@ -148,7 +148,7 @@ pub enum FieldValue {
 
 impl FieldValue {
     /// Parses the taxonomy spelling of a value for `field` ("true"/"false" for flags).
-    pub fn parse(field: ReviewField, s: &str) -> Result<FieldValue, String> {
+    pub(crate) fn parse(field: ReviewField, s: &str) -> Result<FieldValue, String> {
         let flag = |s: &str| match s.trim() {
             "true" => Ok(true),
             "false" => Ok(false),
@@ -176,7 +176,7 @@ impl FieldValue {
     }
 
     /// The field this value is for.
-    pub fn field(self) -> ReviewField {
+    pub(crate) fn field(self) -> ReviewField {
         match self {
             FieldValue::Family(_) => ReviewField::Family,
             FieldValue::IndicatorType(_) => ReviewField::IndicatorType,
@@ -217,7 +217,7 @@ pub struct Correction {
 
 impl Correction {
     /// The corrected field.
-    pub fn field(&self) -> ReviewField {
+    pub(crate) fn field(&self) -> ReviewField {
         self.value.field()
     }
 }
@@ -273,7 +273,7 @@ pub struct DraftFields {
 
 impl DraftFields {
     /// The current value of `field`.
-    pub fn get(&self, field: ReviewField) -> FieldValue {
+    pub(crate) fn get(&self, field: ReviewField) -> FieldValue {
         match field {
             ReviewField::Family => FieldValue::Family(self.family),
             ReviewField::IndicatorType => FieldValue::IndicatorType(self.indicator_type),
@@ -440,13 +440,8 @@ impl Classification {
         self.is_cumulative = f.is_cumulative;
     }
 
-    /// The full numeric multiplier of values (`scale` × `scale_factor`).
-    pub fn multiplier(&self) -> f64 {
-        self.scale.multiplier() * f64::from(self.scale_factor)
-    }
-
     /// Records the boolean review: its flags, and halved confidence on every flagged field.
-    pub fn with_review(mut self, review: &ReviewOutput) -> Classification {
+    pub(crate) fn with_review(mut self, review: &ReviewOutput) -> Classification {
         self.review_flags = review.flags.clone();
         for flag in &review.flags {
             let c = self.confidence.field_mut(flag.field);

@@ -18,7 +18,7 @@ use super::view::IndicatorView;
 
 /// The rules' reading of an indicator.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The indicator type (never `other`).
     pub ty: IndicatorType,
     /// Which rule decided, in a few words.
@@ -37,14 +37,14 @@ impl Verdict {
     }
 
     /// The family of the verdict's type.
-    pub fn family(&self) -> Family {
+    pub(crate) fn family(&self) -> Family {
         // Invariant: rules never produce `other`, so every verdict type has a family.
         self.ty.family().unwrap_or(Family::PhysicalFundamental)
     }
 }
 
 /// Pre-normalised texts and unit facts the rules look at.
-pub struct Cues<'a> {
+pub(crate) struct Cues<'a> {
     /// The view being classified.
     pub view: &'a IndicatorView,
     /// Normalised name.
@@ -65,7 +65,7 @@ pub struct Cues<'a> {
 
 impl<'a> Cues<'a> {
     /// Normalises the view's texts once.
-    pub fn new(view: &'a IndicatorView) -> Self {
+    pub(crate) fn new(view: &'a IndicatorView) -> Self {
         Cues {
             view,
             name: Text::new(&view.name),
@@ -79,7 +79,7 @@ impl<'a> Cues<'a> {
     }
 
     /// Value expressed relative to GDP ("% of GDP", "to GDP").
-    pub fn of_gdp(&self) -> bool {
+    pub(crate) fn of_gdp(&self) -> bool {
         (self.pct && self.per.has_any(&["gdp", "gross domestic product"]))
             || self
                 .name
@@ -87,7 +87,7 @@ impl<'a> Cues<'a> {
     }
 
     /// A growth or change cue in the name or units.
-    pub fn change(&self) -> bool {
+    pub(crate) fn change(&self) -> bool {
         const NAME: &[&str] = &[
             "growth",
             "inflation",
@@ -148,7 +148,7 @@ impl<'a> Cues<'a> {
 }
 
 /// Whether a concept is an amount of money by nature (used when the units are missing).
-pub fn monetary_concept(view: &IndicatorView, ty: IndicatorType) -> bool {
+pub(crate) fn monetary_concept(view: &IndicatorView, ty: IndicatorType) -> bool {
     use IndicatorType as T;
     let c = Cues::new(view);
     let n = &c.name;
@@ -237,7 +237,7 @@ const RULES: &[Rule] = &[
 ];
 
 /// Classifies a view: the first rule that fires decides.
-pub fn verdict(view: &IndicatorView) -> Verdict {
+pub(crate) fn verdict(view: &IndicatorView) -> Verdict {
     let cues = Cues::new(view);
     RULES
         .iter()
@@ -251,7 +251,7 @@ pub fn verdict(view: &IndicatorView) -> Verdict {
 
 /// The best type inside `family`: the verdict's type when it belongs there, else the family's
 /// own sub-rules.
-pub fn type_within(family: Family, view: &IndicatorView) -> Verdict {
+pub(crate) fn type_within(family: Family, view: &IndicatorView) -> Verdict {
     let v = verdict(view);
     if v.family() == family {
         return v;

@@ -249,7 +249,7 @@ const COUNTRIES: &[&str] = &[
 ];
 
 /// The country name `s` stands for, if it is exactly one (case-insensitive, trimmed).
-pub fn as_country(s: &str) -> Option<&'static str> {
+pub(crate) fn as_country(s: &str) -> Option<&'static str> {
     let t = s.trim();
     COUNTRIES
         .iter()
@@ -260,7 +260,7 @@ pub fn as_country(s: &str) -> Option<&'static str> {
 /// Splits a country mention off an indicator name: a parenthesised country anywhere
 /// ("Population, total (Bangladesh)"), a trailing ", Country" or " - Country", or a leading
 /// "Country " prefix. Returns the cleaned name and the country found.
-pub fn split_country(name: &str) -> (String, Option<String>) {
+pub(crate) fn split_country(name: &str) -> (String, Option<String>) {
     let name = name.trim();
     // Parenthesised country anywhere.
     let mut search_from = 0;
@@ -305,7 +305,7 @@ pub fn split_country(name: &str) -> (String, Option<String>) {
 
 /// Replaces whole-word country names in free text with "the country" (descriptions often say
 /// "In Bangladesh, …"), so the same concept reads the same for every country.
-pub fn mask_countries(text: &str) -> String {
+pub(crate) fn mask_countries(text: &str) -> String {
     // Longest names first so that "Congo, Dem. Rep." is replaced before "Congo"; sorted once.
     static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
         let mut names: Vec<&str> = COUNTRIES.iter().copied().filter(|c| c.len() > 3).collect();

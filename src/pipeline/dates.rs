@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 const YEARS: std::ops::RangeInclusive<i32> = 1800..=2200;
 
 /// The first day of the period a label names, or `None` for anything that is not a date.
-pub fn parse_period(label: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_period(label: &str) -> Option<NaiveDate> {
     let s = label.trim();
     if s.is_empty() || s.len() > 40 {
         return None;
@@ -162,18 +162,18 @@ fn month_named(s: &str) -> Option<NaiveDate> {
 }
 
 /// Days between two dates.
-pub fn days_between(a: NaiveDate, b: NaiveDate) -> i64 {
+pub(crate) fn days_between(a: NaiveDate, b: NaiveDate) -> i64 {
     (b - a).num_days()
 }
 
 /// The year of a date (re-exported for the sample profile).
-pub fn year_of(d: NaiveDate) -> i32 {
+pub(crate) fn year_of(d: NaiveDate) -> i32 {
     d.year()
 }
 
 /// The 1-based position of a date's period within its year for a cadence given in days
 /// (month number for monthly data, quarter number for quarterly data, week for weekly data).
-pub fn period_in_year(d: NaiveDate, gap_days: u32) -> u32 {
+pub(crate) fn period_in_year(d: NaiveDate, gap_days: u32) -> u32 {
     match gap_days {
         0..=10 => d.iso_week().week(),
         11..=45 => d.month(),

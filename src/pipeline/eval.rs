@@ -72,7 +72,7 @@ pub struct ExpectedLabels {
 
 impl ExpectedLabels {
     /// The expected value of `field` in its taxonomy spelling.
-    pub fn get(&self, field: EvalField) -> Option<String> {
+    pub(crate) fn get(&self, field: EvalField) -> Option<String> {
         match field {
             EvalField::Family => self.family.map(|v| v.to_string()),
             EvalField::IndicatorType => self.indicator_type.map(|v| v.to_string()),
@@ -84,7 +84,7 @@ impl ExpectedLabels {
 }
 
 /// The predicted value of `field` in its taxonomy spelling.
-pub fn predicted(c: &Classification, field: EvalField) -> String {
+pub(crate) fn predicted(c: &Classification, field: EvalField) -> String {
     match field {
         EvalField::Family => c.family.to_string(),
         EvalField::IndicatorType => c.indicator_type.to_string(),
@@ -214,7 +214,7 @@ pub struct FieldScore {
 
 impl FieldScore {
     /// Share correct (0 when there are no records).
-    pub fn accuracy(&self) -> f64 {
+    pub(crate) fn accuracy(&self) -> f64 {
         if self.total == 0 {
             0.0
         } else {
@@ -242,7 +242,7 @@ pub struct Miss {
 
 /// How often one wrong answer replaced one label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Confusion {
+pub(crate) struct Confusion {
     /// The field.
     pub field: EvalField,
     /// The label (`(missing)` when absent).
@@ -266,7 +266,7 @@ pub struct EvalReport {
 
 /// Accuracy per field, serialised in the documented order.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct FieldAccuracies {
+pub(crate) struct FieldAccuracies {
     /// Family accuracy.
     pub family: f64,
     /// Type accuracy.
@@ -281,7 +281,7 @@ pub struct FieldAccuracies {
 
 /// `{"n":N,"accuracy":{…}}`, the machine-readable summary.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct AccuracySummary {
+pub(crate) struct AccuracySummary {
     /// Records evaluated.
     pub n: usize,
     /// Accuracy per field.
@@ -298,7 +298,7 @@ impl EvalReport {
     }
 
     /// The summary printed by `eval --json`.
-    pub fn summary(&self) -> AccuracySummary {
+    pub(crate) fn summary(&self) -> AccuracySummary {
         AccuracySummary {
             n: self.n,
             accuracy: FieldAccuracies {
@@ -312,7 +312,7 @@ impl EvalReport {
     }
 
     /// Misses grouped by (field, expected, predicted), most frequent first within each field.
-    pub fn confusions(&self) -> Vec<Confusion> {
+    pub(crate) fn confusions(&self) -> Vec<Confusion> {
         let mut counts: BTreeMap<(EvalField, String, String), usize> = BTreeMap::new();
         for m in &self.misses {
             let expected = m.expected.clone().unwrap_or_else(|| "(missing)".into());

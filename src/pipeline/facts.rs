@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// Longest description kept (characters).
-pub const DESCRIPTION_MAX_CHARS: usize = 320;
+pub(crate) const DESCRIPTION_MAX_CHARS: usize = 320;
 /// Longest name, units or category string kept (characters).
 const FIELD_MAX_CHARS: usize = 160;
 
@@ -165,7 +165,7 @@ pub struct SampleProfile {
 
 impl SampleProfile {
     /// Profiles `(date label, value)` pairs; non-finite values are skipped.
-    pub fn from_points<'a>(points: impl IntoIterator<Item = (&'a str, f64)>) -> Self {
+    pub(crate) fn from_points<'a>(points: impl IntoIterator<Item = (&'a str, f64)>) -> Self {
         let points: Vec<(&str, f64)> = points.into_iter().filter(|(_, v)| v.is_finite()).collect();
         let values: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
         let mut profile = SampleProfile {
@@ -195,7 +195,7 @@ impl SampleProfile {
     }
 
     /// Sign pattern of the values.
-    pub fn sign(&self) -> SignPattern {
+    pub(crate) fn sign(&self) -> SignPattern {
         match (self.min, self.max) {
             (Some(min), Some(max)) if min < 0.0 && max > 0.0 => SignPattern::Mixed,
             (Some(min), _) if min >= 0.0 => SignPattern::NonNegative,
@@ -250,7 +250,7 @@ impl SampleProfile {
 }
 
 /// The cadence a median gap in days stands for.
-pub fn cadence_from_gap(days: u32) -> ReportingFrequency {
+pub(crate) fn cadence_from_gap(days: u32) -> ReportingFrequency {
     match days {
         0..=4 => ReportingFrequency::Daily,
         5..=10 => ReportingFrequency::Weekly,

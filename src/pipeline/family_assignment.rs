@@ -68,7 +68,7 @@ impl Stage for FamilyAssignmentStage {
 }
 
 /// The families and their types, for the system prompts of this and later stages.
-pub const TAXONOMY_TEXT: &str = "Families and their indicator types:
+pub(crate) const TAXONOMY_TEXT: &str = "Families and their indicator types:
 - physical-fundamental: real quantities with monetary or physical substance.
   stock (outstanding level at a date: debt, reserves, money supply, population, balance sheets),
   flow (amount over a period: GDP, exports, imports, revenue, spending, production, remittances),

@@ -43,7 +43,7 @@ pub struct FinalInput {
 
 impl FinalInput {
     /// Builds the input from facts, the normalization result, the draft and the review.
-    pub fn new(
+    pub(crate) fn new(
         facts: &IndicatorFacts,
         norm: &NormalizationOutput,
         draft: &Classification,
@@ -59,7 +59,7 @@ impl FinalInput {
     }
 
     /// Fields the final review may change: the flagged ones and their dependents.
-    pub fn correctable(&self) -> BTreeSet<ReviewField> {
+    pub(crate) fn correctable(&self) -> BTreeSet<ReviewField> {
         let mut out = BTreeSet::new();
         let mut todo: Vec<ReviewField> = self.flags.iter().map(|f| f.field).collect();
         while let Some(f) = todo.pop() {
@@ -184,7 +184,7 @@ impl Stage for FinalReviewStage {
 
 /// Validates corrections against the input: only correctable fields, each once, and the
 /// corrected draft must not break the taxonomy where the corrections touch it.
-pub fn validate(input: &FinalInput, corrections: &[Correction]) -> Result<(), String> {
+pub(crate) fn validate(input: &FinalInput, corrections: &[Correction]) -> Result<(), String> {
     use ReviewField as F;
     let can = input.correctable();
     let mut seen = BTreeSet::new();

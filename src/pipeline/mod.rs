@@ -3,10 +3,10 @@
 //!
 //! # The path every classification takes
 //!
-//! The workflow and [`classify_with_rules`] run exactly these steps; at each stage the workflow
-//! may ask an LLM instead of calling [`Stage::rules`] (every stage but normalization is an
-//! [`LlmStage`]: build the [`Prompt`] with [`LlmStage::prompt`], validate the answer with
-//! [`LlmStage::parse_answer`], fall back to `rules` after bounded retries):
+//! Written once, in [`driver::drive`], generic over who answers a stage: the rules engine, the
+//! LLM executor, or the workflow's calls to the stage services. Every stage but normalization
+//! is an [`LlmStage`]: build the [`Prompt`] with [`LlmStage::prompt`], validate the answer with
+//! [`LlmStage::parse_answer`], fall back to `rules` after bounded retries:
 //!
 //! ```text
 //! facts  = IndicatorFacts::from_record(&record)
@@ -27,25 +27,27 @@
 //! the same concept across countries produces byte-identical prompts (the LLM cache key).
 
 pub mod aggregation;
-pub mod answer;
-pub mod boolean_review;
+pub(crate) mod answer;
+pub(crate) mod boolean_review;
 pub mod classification;
-pub mod concept;
+pub(crate) mod concept;
 mod countries;
-pub mod dates;
+pub(crate) mod dates;
+pub(crate) mod driver;
 pub mod eval;
 pub mod facts;
-pub mod family_assignment;
-pub mod final_review;
-pub mod normalization;
-pub mod orientation;
+pub(crate) mod family_assignment;
+pub(crate) mod final_review;
+pub(crate) mod normalization;
+pub(crate) mod orientation;
+pub(crate) mod provenance;
 pub mod record;
 pub mod stage;
 pub mod taxonomy;
-pub mod text;
+pub(crate) mod text;
 pub mod time_inference;
-pub mod type_classification;
-pub mod units;
+pub(crate) mod type_classification;
+pub(crate) mod units;
 pub mod view;
 
 pub use boolean_review::{BooleanReviewStage, ReviewInput, ReviewOutput};
@@ -66,18 +68,15 @@ use serde::de::DeserializeOwned;
 pub fn classify_with_rules(record: &IndicatorRecord) -> Classification {
     let facts = IndicatorFacts::from_record(record);
     let norm = NormalizationStage::rules(&NormalizationInput::new(&facts));
-    let time = TimeInferenceStage::rules(&TimeInput::new(&facts, &norm));
-    let family = FamilyAssignmentStage::rules(&FamilyInput::new(&facts, &norm, &time));
-    let typ = TypeClassificationStage::rules(&TypeInput::new(&facts, &norm, &time, &family));
-    let draft = assemble(&norm, &time, &family, &typ);
-    let review = BooleanReviewStage::rules(&ReviewInput::new(&facts, &norm, &draft));
-    let draft = draft.with_review(&review);
-    if !needs_final_review(&review) {
-        return draft;
+    match driver::now(driver::drive(
+        &mut driver::Rules,
+        &facts,
+        &norm,
+        provenance::Provenance::rules(),
+    )) {
+        Ok(driven) => driven.classification,
+        Err(never) => match never {},
     }
-    tracing::debug!(id = %record.id, flags = ?review.flags, "boolean review flagged fields");
-    let fin = FinalReviewStage::rules(&FinalInput::new(&facts, &norm, &draft, &review));
-    apply_final(draft, &fin)
 }
 
 /// The rules engine's answer to a stage request, rendered as the LLM answer JSON: deserialises

@@ -66,7 +66,8 @@ pub struct NormalizationOutput {
 
 impl NormalizationOutput {
     /// The full numeric multiplier (`scale` × `scale_factor`), e.g. 1e8 for "Hundred Million".
-    pub fn multiplier(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn multiplier(&self) -> f64 {
         self.scale.multiplier() * f64::from(self.scale_factor)
     }
 }

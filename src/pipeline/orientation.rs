@@ -11,7 +11,7 @@ use super::view::IndicatorView;
 
 /// An orientation with the cue that decided it and a confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Orientation {
+pub(crate) struct Orientation {
     /// The orientation.
     pub value: HeatMapOrientation,
     /// The deciding cue.
@@ -143,7 +143,7 @@ fn strip_valuation(name: &str) -> String {
 }
 
 /// The orientation for an indicator of type `ty`.
-pub fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
+pub(crate) fn orientation(ty: IndicatorType, view: &IndicatorView) -> Orientation {
     use HeatMapOrientation::{HigherIsPositive as Higher, LowerIsPositive as Lower, Neutral};
     use IndicatorType as T;
     let c = Cues::new(view);

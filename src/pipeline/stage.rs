@@ -24,7 +24,7 @@ pub enum StageName {
 
 impl StageName {
     /// All stages in pipeline order.
-    pub const ALL: [StageName; 6] = [
+    pub(crate) const ALL: [StageName; 6] = [
         StageName::Normalization,
         StageName::TimeInference,
         StageName::FamilyAssignment,
@@ -34,7 +34,7 @@ impl StageName {
     ];
 
     /// Kebab-case name, also the Restate service name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StageName::Normalization => "normalization",
             StageName::TimeInference => "time-inference",
@@ -46,7 +46,7 @@ impl StageName {
     }
 
     /// Snake-case name used as the JSON-schema name of a structured-output answer.
-    pub fn schema_name(self) -> &'static str {
+    pub(crate) fn schema_name(self) -> &'static str {
         match self {
             StageName::Normalization => "normalization",
             StageName::TimeInference => "time_inference",
@@ -58,7 +58,7 @@ impl StageName {
     }
 
     /// Inverse of [`StageName::as_str`] and [`StageName::schema_name`].
-    pub fn parse(s: &str) -> Option<StageName> {
+    pub(crate) fn parse(s: &str) -> Option<StageName> {
         Self::ALL
             .into_iter()
             .find(|st| st.as_str() == s || st.schema_name() == s)

@@ -154,7 +154,8 @@ taxonomy_enum!(
 
 impl Scale {
     /// The multiplier this scale stands for.
-    pub fn multiplier(self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn multiplier(self) -> f64 {
         match self {
             Scale::Raw => 1.0,
             Scale::Hundreds => 1e2,
@@ -168,7 +169,7 @@ impl Scale {
 
 impl IndicatorType {
     /// The one family this type belongs to; `None` for `other`, which may sit in any family.
-    pub fn family(self) -> Option<Family> {
+    pub(crate) fn family(self) -> Option<Family> {
         use IndicatorType::*;
         Some(match self {
             Stock | Flow | Balance | Capacity | Volume => Family::PhysicalFundamental,
@@ -190,7 +191,7 @@ impl IndicatorType {
 
 impl Family {
     /// The indicator types of this family (without `other`).
-    pub fn types(self) -> Vec<IndicatorType> {
+    pub(crate) fn types(self) -> Vec<IndicatorType> {
         IndicatorType::ALL
             .iter()
             .copied()
@@ -206,13 +207,14 @@ pub struct CurrencyCode(String);
 
 impl CurrencyCode {
     /// Parses a code, accepting any case; rejects strings that are not known ISO 4217 codes.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         let up = s.trim().to_ascii_uppercase();
         ISO_4217.binary_search(&up.as_str()).ok().map(|_| Self(up))
     }
 
     /// The three-letter code.
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -241,7 +243,7 @@ impl fmt::Display for CurrencyCode {
 }
 
 /// Active ISO 4217 codes (sorted, for binary search).
-pub const ISO_4217: &[&str] = &[
+pub(crate) const ISO_4217: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
     "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
     "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",

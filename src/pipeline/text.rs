@@ -6,11 +6,11 @@
 /// `" word "` matches whole words only. Abbreviations such as "y/y", "m/m" and "q/q" are folded
 /// into "yoy", "mom" and "qoq" first.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Text(String);
+pub(crate) struct Text(String);
 
 impl Text {
     /// Normalises `raw`.
-    pub fn new(raw: &str) -> Self {
+    pub(crate) fn new(raw: &str) -> Self {
         let lower = raw.to_lowercase();
         // Only texts with these characters can hold an abbreviation to fold.
         let folded = if lower.contains(['/', '-', '&']) {
@@ -51,13 +51,13 @@ impl Text {
     }
 
     /// Joins several optional fragments into one text.
-    pub fn join<'a>(parts: impl IntoIterator<Item = Option<&'a str>>) -> Self {
+    pub(crate) fn join<'a>(parts: impl IntoIterator<Item = Option<&'a str>>) -> Self {
         let joined: Vec<&str> = parts.into_iter().flatten().collect();
         Self::new(&joined.join(" "))
     }
 
     /// Whether the whole-word phrase occurs (the phrase is normalised the same way).
-    pub fn has(&self, phrase: &str) -> bool {
+    pub(crate) fn has(&self, phrase: &str) -> bool {
         // Cue phrases are almost always already normal (lower-case words, single spaces): match
         // them in place instead of normalising them again on every check (a hot path).
         if is_normal_phrase(phrase) {
@@ -68,27 +68,22 @@ impl Text {
     }
 
     /// Whether any of the whole-word phrases occurs.
-    pub fn has_any(&self, phrases: &[&str]) -> bool {
+    pub(crate) fn has_any(&self, phrases: &[&str]) -> bool {
         phrases.iter().any(|p| self.has(p))
     }
 
-    /// The first of `phrases` that occurs, if any.
-    pub fn first_of<'p>(&self, phrases: &[&'p str]) -> Option<&'p str> {
-        phrases.iter().copied().find(|p| self.has(p))
-    }
-
     /// Whether the text has no words.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.trim().is_empty()
     }
 
     /// The normalised words.
-    pub fn words(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn words(&self) -> impl Iterator<Item = &str> {
         self.0.split_whitespace()
     }
 
     /// The normalised form without the padding.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.0.trim()
     }
 }
@@ -119,13 +114,13 @@ fn contains_word(hay: &str, word: &str) -> bool {
 }
 
 /// Collapses whitespace runs to single spaces and trims.
-pub fn squash_spaces(s: &str) -> String {
+pub(crate) fn squash_spaces(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Truncates to at most `max_chars` characters, preferring the end of a sentence (when one ends
 /// past half the budget), then a word boundary; appends "…" when something was cut.
-pub fn truncate_sensibly(s: &str, max_chars: usize) -> String {
+pub(crate) fn truncate_sensibly(s: &str, max_chars: usize) -> String {
     let s = squash_spaces(s);
     if s.chars().count() <= max_chars {
         return s;
@@ -144,7 +139,7 @@ pub fn truncate_sensibly(s: &str, max_chars: usize) -> String {
 }
 
 /// Trimmed, non-empty copy of an optional string.
-pub fn clean_opt(s: Option<&str>) -> Option<String> {
+pub(crate) fn clean_opt(s: Option<&str>) -> Option<String> {
     s.map(squash_spaces).filter(|t| !t.is_empty())
 }
 

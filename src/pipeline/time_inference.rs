@@ -63,7 +63,7 @@ impl TimeInput {
 }
 
 /// Rules detection of year-to-date / cumulative series.
-pub fn cumulative_signal(facts: &IndicatorFacts) -> CumulativeSignal {
+pub(crate) fn cumulative_signal(facts: &IndicatorFacts) -> CumulativeSignal {
     let text = Text::join([Some(facts.name.as_str()), facts.description.as_deref()]);
     let named = text.has_any(&[
         "ytd",
@@ -110,7 +110,7 @@ pub struct TimeOutput {
 }
 
 /// Reads a declared periodicity ("Monthly", "M", "quarterly", "A", "Yearly", "Semi-annual").
-pub fn parse_periodicity(p: &str) -> Option<ReportingFrequency> {
+pub(crate) fn parse_periodicity(p: &str) -> Option<ReportingFrequency> {
     use ReportingFrequency as F;
     let t = Text::new(p);
     let s = t.as_str();

@@ -72,7 +72,7 @@ pub struct TypeOutput {
 }
 
 /// Types whose values cannot be money even when the source units mention a currency.
-pub fn never_currency(ty: IndicatorType) -> bool {
+pub(crate) fn never_currency(ty: IndicatorType) -> bool {
     use IndicatorType as T;
     matches!(
         ty,
@@ -95,7 +95,7 @@ pub fn never_currency(ty: IndicatorType) -> bool {
 /// Whether values of type `ty` are money: the units say so (and the type is not a proportion or
 /// change), or, when the units are missing, the concept is money by nature (a commodity price,
 /// GDP, debt, revenue…).
-pub fn expected_currency(ty: IndicatorType, view: &IndicatorView) -> bool {
+pub(crate) fn expected_currency(ty: IndicatorType, view: &IndicatorView) -> bool {
     if never_currency(ty) {
         return false;
     }

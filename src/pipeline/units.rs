@@ -10,7 +10,7 @@ use super::text::Text;
 
 /// A magnitude: a taxonomy scale and an extra factor (1, 10 or 100). "Hundred million" (1e8) has
 /// no taxonomy member and is `(Millions, 100)`; "ten thousand" (1e4) is `(Thousands, 10)`.
-pub type Magnitude = (Scale, u16);
+pub(crate) type Magnitude = (Scale, u16);
 
 /// Multi-word magnitudes first, so "hundred million" is not read as "million".
 const SCALE_PHRASES: &[(&str, Scale, u16)] = &[
@@ -54,7 +54,7 @@ const SCALE_PHRASES: &[(&str, Scale, u16)] = &[
 
 /// Reads a source `scale` column ("Millions", "Hundred Million", "Units"). `None` when the
 /// column says nothing recognisable.
-pub fn scale_from_column(column: &str) -> Option<Magnitude> {
+pub(crate) fn scale_from_column(column: &str) -> Option<Magnitude> {
     let t = Text::new(column);
     if t.is_empty() {
         return None;
@@ -69,7 +69,7 @@ pub fn scale_from_column(column: &str) -> Option<Magnitude> {
 }
 
 /// The magnitude named in a units string, ignoring "per thousand" style denominators.
-pub fn scale_in_text(units: &str) -> Option<Magnitude> {
+pub(crate) fn scale_in_text(units: &str) -> Option<Magnitude> {
     if units.contains("'000") || units.contains("000s") {
         return Some((Scale::Thousands, 1));
     }
@@ -326,7 +326,7 @@ const CURRENCY_SYMBOLS: &[(char, &str)] = &[
 
 /// What a units string says about money.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrencyMention {
+pub(crate) struct CurrencyMention {
     /// The ISO code, when the string names one.
     pub code: Option<CurrencyCode>,
     /// The normalised phrase that was matched (used to mask it).
@@ -335,7 +335,7 @@ pub struct CurrencyMention {
 
 /// Finds a currency in a units string: ISO codes (word codes only in a currency position),
 /// currency names, symbols, "$" (US dollar), and local-currency markers (no code).
-pub fn currency_in_text(raw: &str) -> Option<CurrencyMention> {
+pub(crate) fn currency_in_text(raw: &str) -> Option<CurrencyMention> {
     if let Some(m) = iso_code_in(raw) {
         return Some(m);
     }
@@ -454,7 +454,7 @@ fn iso_code_at(toks: &[(char, String)], i: usize) -> Option<CurrencyMention> {
 /// same concept reads the same whatever the country's currency ("Current Turkish Lira" and
 /// "current LCU" both become "current currency"; the pair "USD/TRY" becomes "currency currency");
 /// unchanged when no currency is named.
-pub fn mask_currency(raw: &str) -> String {
+pub(crate) fn mask_currency(raw: &str) -> String {
     if currency_in_text(raw).is_none() {
         return raw.to_string();
     }
@@ -617,7 +617,7 @@ const DURATION_WORDS: &[&str] = &[
 ];
 
 /// The kind of unit a units string names, given whether it names a currency.
-pub fn unit_type_of(raw: &str, has_currency: bool) -> UnitType {
+pub(crate) fn unit_type_of(raw: &str, has_currency: bool) -> UnitType {
     let t = Text::new(raw);
     if t.is_empty() {
         return UnitType::Unknown;
@@ -701,7 +701,7 @@ pub fn unit_type_of(raw: &str, has_currency: bool) -> UnitType {
 
 /// The denominator of a unit: the part after "per", after "% of", or after "/" ("USD/Liter").
 /// Lower-case; "D" after a slash reads as "day".
-pub fn denominator(raw: &str) -> Option<String> {
+pub(crate) fn denominator(raw: &str) -> Option<String> {
     let lower = raw.to_lowercase();
     let pick = |rest: &str| -> Option<String> {
         let rest = rest.split(['(', ')', ',', ';']).next().unwrap_or("");
@@ -737,7 +737,7 @@ pub fn denominator(raw: &str) -> Option<String> {
 }
 
 /// The base period of an index written as "2010=100", "2010 = 100" or "(2015=100)".
-pub fn index_base(raw: &str) -> Option<String> {
+pub(crate) fn index_base(raw: &str) -> Option<String> {
     let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
     let pos = compact.find("=100")?;
     let head = &compact[..pos];

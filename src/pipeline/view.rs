@@ -38,7 +38,7 @@ pub struct IndicatorView {
 
 impl IndicatorView {
     /// Builds the view from facts and the normalization result.
-    pub fn new(facts: &IndicatorFacts, norm: &NormalizationOutput) -> Self {
+    pub(crate) fn new(facts: &IndicatorFacts, norm: &NormalizationOutput) -> Self {
         let category = match (&facts.category_group, &facts.topic) {
             (Some(g), Some(t)) if g != t => Some(format!("{g} / {t}")),
             (Some(g), _) => Some(g.clone()),

@@ -13,7 +13,7 @@ pub struct AdminClient {
 
 /// A registered deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deployment {
+pub(crate) struct Deployment {
     /// Deployment id.
     pub id: String,
     /// Services it provides.
@@ -52,7 +52,7 @@ impl AdminClient {
     }
 
     /// The admin URL.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
@@ -65,7 +65,11 @@ impl AdminClient {
     }
 
     /// Registers (or, with `force`, re-registers) the deployment at `uri`.
-    pub async fn register(&self, uri: &str, force: bool) -> Result<Deployment, RestateError> {
+    pub(crate) async fn register(
+        &self,
+        uri: &str,
+        force: bool,
+    ) -> Result<Deployment, RestateError> {
         let url = format!("{}/deployments", self.base);
         let body = serde_json::json!({ "uri": uri, "force": force });
         let req = self
@@ -81,7 +85,7 @@ impl AdminClient {
     }
 
     /// Names of the services this node knows.
-    pub async fn services(&self) -> Result<Vec<String>, RestateError> {
+    pub(crate) async fn services(&self) -> Result<Vec<String>, RestateError> {
         let url = format!("{}/services", self.base);
         let list: ServiceList = json(
             &url,

@@ -13,7 +13,7 @@ pub struct IngressClient {
 
 /// Outcome of a `/send` submission.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct SendReceipt {
+pub(crate) struct SendReceipt {
     /// Invocation id.
     #[serde(rename = "invocationId")]
     pub invocation_id: String,
@@ -32,12 +32,12 @@ impl IngressClient {
     }
 
     /// The ingress URL.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// Calls `service/handler` and waits for its JSON answer.
-    pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
+    pub(crate) async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
         &self,
         service: &str,
         handler: &str,
@@ -52,7 +52,7 @@ impl IngressClient {
     }
 
     /// Starts workflow `service` with `key` without waiting (`/run/send`).
-    pub async fn send_workflow<I: Serialize + ?Sized>(
+    pub(crate) async fn send_workflow<I: Serialize + ?Sized>(
         &self,
         service: &str,
         key: &str,
@@ -65,28 +65,10 @@ impl IngressClient {
             &send(&url, self.http.post(&url).json(input).timeout(timeout)).await?,
         )
     }
-
-    /// Waits for and returns a workflow's result.
-    pub async fn workflow_output<O: DeserializeOwned>(
-        &self,
-        service: &str,
-        key: &str,
-        timeout: Duration,
-    ) -> Result<O, RestateError> {
-        let url = format!(
-            "{}/restate/workflow/{service}/{}/attach",
-            self.base,
-            encode_key(key)
-        );
-        json(
-            &url,
-            &send(&url, self.http.get(&url).timeout(timeout)).await?,
-        )
-    }
 }
 
 /// Percent-encodes a key for use as one URL path segment.
-pub fn encode_key(key: &str) -> String {
+pub(crate) fn encode_key(key: &str) -> String {
     url::form_urlencoded::byte_serialize(key.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

@@ -8,11 +8,11 @@ pub mod serve;
 /// The readiness probe's contract: a service whose handler echoes the nonce it is given, so
 /// a call proves ingress → partition leader → invoker → handler server and back. The service
 /// layer implements it; the cluster lifecycle calls it.
-pub mod probe {
+pub(crate) mod probe {
     /// Name of the probe service.
-    pub const SERVICE: &str = "readiness";
+    pub(crate) const SERVICE: &str = "readiness";
     /// Name of its handler.
-    pub const HANDLER: &str = "ping";
+    pub(crate) const HANDLER: &str = "ping";
 }
 
 /// Errors talking to Restate.
@@ -48,7 +48,7 @@ pub enum RestateError {
 
 impl RestateError {
     /// HTTP status of an error answer, if there was one.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             RestateError::Status { status, .. } => Some(*status),
             _ => None,

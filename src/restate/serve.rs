@@ -41,42 +41,38 @@ pub async fn serve(endpoint: Endpoint, listener: TcpListener, shutdown: impl Fut
 }
 
 /// A handler server running on a background task until stopped.
-pub struct BackgroundServer {
+pub(crate) struct BackgroundServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    /// Where it listens.
-    pub addr: SocketAddr,
 }
 
 impl BackgroundServer {
     /// Binds `addr` and serves `endpoint` on a background task.
-    pub async fn start(addr: SocketAddr, endpoint: Endpoint) -> Result<Self, ServeError> {
+    pub(crate) async fn start(addr: SocketAddr, endpoint: Endpoint) -> Result<Self, ServeError> {
         let listener = bind(addr).await?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(endpoint, listener, rx));
         Ok(Self {
             shutdown: Some(tx),
             task: Some(task),
-            addr,
         })
     }
 
     /// Whether this handle serves (false: someone else already served the address).
-    pub fn serves(&self) -> bool {
+    pub(crate) fn serves(&self) -> bool {
         self.task.is_some()
     }
 
     /// A handle that serves nothing (someone else already serves the port).
-    pub fn none(addr: SocketAddr) -> Self {
+    pub(crate) fn none() -> Self {
         Self {
             shutdown: None,
             task: None,
-            addr,
         }
     }
 
     /// Stops accepting, drains in-flight requests (up to 10 s) and returns.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -89,7 +85,7 @@ impl BackgroundServer {
 /// Serves `endpoint` on `addr` unless the address is in use already (then whoever listens
 /// there — `serve`, `all-in-one` — answers, and the returned server serves nothing). Binding is
 /// the check, so there is no window between checking and binding.
-pub async fn serve_unless_taken(
+pub(crate) async fn serve_unless_taken(
     addr: SocketAddr,
     endpoint: Endpoint,
 ) -> Result<BackgroundServer, ServeError> {
@@ -97,7 +93,7 @@ pub async fn serve_unless_taken(
         Ok(s) => Ok(s),
         Err(ServeError::Bind { source, .. }) if source.kind() == std::io::ErrorKind::AddrInUse => {
             tracing::debug!(%addr, "handler address in use; the server there answers");
-            Ok(BackgroundServer::none(addr))
+            Ok(BackgroundServer::none())
         }
         Err(e) => Err(e),
     }

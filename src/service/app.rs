@@ -18,7 +18,7 @@ pub struct App {
 
 impl App {
     /// Shared state over `db`, starting its result writer (needs a Tokio runtime).
-    pub fn new(db: Pool, executor: Arc<Executor>) -> Self {
+    pub(crate) fn new(db: Pool, executor: Arc<Executor>) -> Self {
         let writer = ResultWriter::spawn(db.clone());
         Self {
             db,

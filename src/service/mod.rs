@@ -1,11 +1,11 @@
 //! The embedded Restate handlers: the six stage services, the `classification` workflow and a
 //! `readiness` probe, thin wrappers over `pipeline` + `llm` + `db`.
 
-pub mod app;
-pub mod readiness;
-pub mod stage_handler;
-pub mod stages;
-pub mod workflow;
+pub(crate) mod app;
+pub(crate) mod readiness;
+pub(crate) mod stage_handler;
+pub(crate) mod stages;
+pub(crate) mod workflow;
 
 use restate_sdk::endpoint::Builder as EndpointBuilder;
 use restate_sdk::prelude::Endpoint;
@@ -36,7 +36,7 @@ pub fn endpoint(
 }
 
 /// [`endpoint`] with more services bound by `extra` (the benchmarks bind theirs).
-pub fn endpoint_with(
+pub(crate) fn endpoint_with(
     identity_public_key: Option<&str>,
     handlers: &Handlers,
     extra: impl FnOnce(EndpointBuilder) -> EndpointBuilder,

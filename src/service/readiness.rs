@@ -5,7 +5,7 @@ use restate_sdk::prelude::*;
 
 /// The `readiness` service ([`crate::restate::probe`]; the macro needs the names as literals,
 /// a unit test checks they agree).
-pub struct Readiness;
+pub(crate) struct Readiness;
 
 #[restate_sdk::service(name = "readiness", ingress_private = false)]
 impl Readiness {

@@ -3,7 +3,6 @@
 //! return it with its provenance.
 
 use super::app::App;
-use crate::db::results::Provenance;
 use crate::llm::config::OnLlmFailure;
 use crate::llm::{Choice, Executor, StageOutcome};
 use crate::pipeline::stage::LlmStage;
@@ -13,7 +12,7 @@ use std::time::Duration;
 
 /// Request to a stage service.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StageRequest<I> {
+pub(crate) struct StageRequest<I> {
     /// The run.
     pub run_id: String,
     /// The indicator.
@@ -22,18 +21,12 @@ pub struct StageRequest<I> {
     pub input: I,
 }
 
-/// Reply of a stage service.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StageReply<O> {
-    /// The answer.
-    pub output: O,
-    /// Who produced it.
-    pub provenance: Provenance,
-}
+/// Reply of a stage service: the answer with who produced it.
+pub(crate) type StageReply<O> = crate::pipeline::provenance::Answered<O>;
 
 /// Retries of one LLM answer inside `ctx.run` before the stage gives up on the LLM (the executor
 /// already retries transport errors and invalid answers within one attempt).
-pub fn llm_retry_policy() -> RunRetryPolicy {
+pub(crate) fn llm_retry_policy() -> RunRetryPolicy {
     RunRetryPolicy::new()
         .initial_delay(Duration::from_millis(500))
         .exponentiation_factor(2.0)
@@ -42,7 +35,7 @@ pub fn llm_retry_policy() -> RunRetryPolicy {
 }
 
 /// Answers stage `S` for `req` and stores the result.
-pub async fn run_stage<S: LlmStage>(
+pub(crate) async fn run_stage<S: LlmStage>(
     ctx: &Context<'_>,
     app: &App,
     req: StageRequest<S::Input>,

@@ -18,7 +18,7 @@ fn app(app: &Option<App>) -> Result<&App, HandlerError> {
 
 /// Request to the normalization service: which indicator, in which run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NormalizeRequest {
+pub(crate) struct NormalizeRequest {
     /// The run.
     pub run_id: String,
     /// The indicator.
@@ -28,7 +28,7 @@ pub struct NormalizeRequest {
 /// Reply of the normalization service: the compact facts every later stage is built from, and
 /// the normalization result.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NormalizeReply {
+pub(crate) struct NormalizeReply {
     /// Compact facts (no sample history).
     pub facts: IndicatorFacts,
     /// Units, scale, currency.
@@ -38,7 +38,7 @@ pub struct NormalizeReply {
 }
 
 /// `normalization`: loads the record, derives facts, normalises units (rules only).
-pub struct NormalizationService {
+pub(crate) struct NormalizationService {
     /// Shared state.
     pub app: Option<App>,
 }

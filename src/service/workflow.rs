@@ -5,24 +5,36 @@
 
 use super::app::App;
 use super::stage_handler::{StageReply, StageRequest};
-use super::stages::{
-    BooleanReviewServiceClient, FamilyAssignmentServiceClient, FinalReviewServiceClient,
-    NormalizationServiceClient, NormalizeReply, NormalizeRequest, TimeInferenceServiceClient,
-    TypeClassificationServiceClient,
-};
-use crate::db::results::{self, ClassificationRow, Provenance};
-use crate::pipeline::{
-    Classification, FamilyInput, FinalInput, ReviewInput, StageName, TimeInput, TypeInput,
-    apply_final, assemble, needs_final_review,
-};
-use crate::submit::run::WorkflowRequest;
+use super::stages::{NormalizationServiceClient, NormalizeReply, NormalizeRequest};
+use crate::db::results::{self, ClassificationRow};
+use crate::pipeline::driver::{Answerer, drive};
+use crate::pipeline::provenance::{Answered, Provenance};
+use crate::pipeline::{Classification, LlmStage, StageName};
+use restate_sdk::context::RequestTarget;
 use restate_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The workflow every indicator runs through.
+pub(crate) const WORKFLOW: &str = "classification";
+
+/// Workflow key of an indicator in a run: a rerun of the same run dedupes, a new run reclassifies.
+pub(crate) fn workflow_key(indicator_id: &str, run_id: &str) -> String {
+    format!("{indicator_id}@{run_id}")
+}
+
+/// Body of a `classification` workflow submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct WorkflowRequest {
+    /// The indicator to classify.
+    pub indicator_id: String,
+    /// The run it belongs to.
+    pub run_id: String,
+}
+
 /// What the workflow returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkflowResult {
+pub(crate) struct WorkflowResult {
     /// `classified` or `failed`.
     pub status: String,
     /// Family, when classified.
@@ -35,7 +47,7 @@ pub struct WorkflowResult {
 
 /// Where a workflow is, derived from the stage rows it has stored (no journal cost).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkflowStatus {
+pub(crate) struct WorkflowStatus {
     /// Stages with a stored result, in pipeline order.
     pub stages_done: Vec<String>,
     /// The stage being worked on (first without a result), or `done`.
@@ -45,7 +57,7 @@ pub struct WorkflowStatus {
 }
 
 /// The `classification` workflow.
-pub struct ClassificationWorkflow {
+pub(crate) struct ClassificationWorkflow {
     /// Shared state.
     pub app: Option<App>,
 }
@@ -56,7 +68,7 @@ fn app(app: &Option<App>) -> Result<&App, HandlerError> {
 }
 
 /// The stored row for a finished classification.
-pub fn classified_row(
+pub(crate) fn classified_row(
     req: &WorkflowRequest,
     key: &str,
     c: &Classification,
@@ -106,7 +118,7 @@ impl ClassificationWorkflow {
     ) -> HandlerResult<Json<WorkflowResult>> {
         let req = req.into_inner();
         let key = ctx.key().to_string();
-        if key != crate::submit::run::workflow_key(&req.indicator_id, &req.run_id) {
+        if key != workflow_key(&req.indicator_id, &req.run_id) {
             return Err(TerminalError::new_with_code(
                 400,
                 format!(
@@ -199,17 +211,41 @@ impl From<TerminalError> for Failure {
     }
 }
 
-/// Records who answered a stage.
-fn note(providers: &mut BTreeMap<String, Provenance>, stage: StageName, p: &Provenance) {
-    providers.insert(stage.as_str().to_string(), p.clone());
+/// The driver's answerer in the workflow: each stage is a call to its stage service (which
+/// answers, with an LLM inside `ctx.run` or the rules, and stores its result).
+struct StageCalls<'a, 'ctx> {
+    ctx: &'a WorkflowContext<'ctx>,
+    req: &'a WorkflowRequest,
 }
 
-/// The six stages in order.
+impl Answerer for StageCalls<'_, '_> {
+    type Error = TerminalError;
+
+    async fn answer<S: LlmStage>(
+        &mut self,
+        input: S::Input,
+    ) -> Result<Answered<S::Output>, TerminalError> {
+        let reply: Json<StageReply<S::Output>> = self
+            .ctx
+            .request(
+                RequestTarget::service(S::NAME.as_str(), "run"),
+                Json(StageRequest {
+                    run_id: self.req.run_id.clone(),
+                    indicator_id: self.req.indicator_id.clone(),
+                    input,
+                }),
+            )
+            .call()
+            .await?;
+        Ok(reply.into_inner())
+    }
+}
+
+/// The six stages in order: normalization (which loads the indicator), then the driver.
 async fn classify(
     ctx: &WorkflowContext<'_>,
     req: &WorkflowRequest,
 ) -> Result<(Classification, serde_json::Value), Failure> {
-    let mut providers = BTreeMap::new();
     let NormalizeReply {
         facts,
         output: norm,
@@ -223,81 +259,26 @@ async fn classify(
         .call()
         .await?
         .into_inner();
-    note(&mut providers, StageName::Normalization, &provenance);
-    let time: StageReply<_> = ctx
-        .service_client::<TimeInferenceServiceClient>()
-        .run(Json(StageRequest {
-            run_id: req.run_id.clone(),
-            indicator_id: req.indicator_id.clone(),
-            input: TimeInput::new(&facts, &norm),
-        }))
-        .call()
-        .await?
-        .into_inner();
-    note(&mut providers, StageName::TimeInference, &time.provenance);
-
-    let family: StageReply<_> = ctx
-        .service_client::<FamilyAssignmentServiceClient>()
-        .run(Json(StageRequest {
-            run_id: req.run_id.clone(),
-            indicator_id: req.indicator_id.clone(),
-            input: FamilyInput::new(&facts, &norm, &time.output),
-        }))
-        .call()
-        .await?
-        .into_inner();
-    note(
-        &mut providers,
-        StageName::FamilyAssignment,
-        &family.provenance,
-    );
-
-    let typ: StageReply<_> = ctx
-        .service_client::<TypeClassificationServiceClient>()
-        .run(Json(StageRequest {
-            run_id: req.run_id.clone(),
-            indicator_id: req.indicator_id.clone(),
-            input: TypeInput::new(&facts, &norm, &time.output, &family.output),
-        }))
-        .call()
-        .await?
-        .into_inner();
-    note(
-        &mut providers,
-        StageName::TypeClassification,
-        &typ.provenance,
-    );
-
-    let draft = assemble(&norm, &time.output, &family.output, &typ.output);
-    let review: StageReply<_> = ctx
-        .service_client::<BooleanReviewServiceClient>()
-        .run(Json(StageRequest {
-            run_id: req.run_id.clone(),
-            indicator_id: req.indicator_id.clone(),
-            input: ReviewInput::new(&facts, &norm, &draft),
-        }))
-        .call()
-        .await?
-        .into_inner();
-    note(&mut providers, StageName::BooleanReview, &review.provenance);
-    let draft = draft.with_review(&review.output);
-    let classification = if needs_final_review(&review.output) {
-        let fin: StageReply<_> = ctx
-            .service_client::<FinalReviewServiceClient>()
-            .run(Json(StageRequest {
-                run_id: req.run_id.clone(),
-                indicator_id: req.indicator_id.clone(),
-                input: FinalInput::new(&facts, &norm, &draft, &review.output),
-            }))
-            .call()
-            .await?
-            .into_inner();
-        note(&mut providers, StageName::FinalReview, &fin.provenance);
-        apply_final(draft, &fin.output)
-    } else {
-        draft
-    };
+    let driven = drive(&mut StageCalls { ctx, req }, &facts, &norm, provenance).await?;
+    let providers: BTreeMap<&str, Provenance> = driven
+        .provenance
+        .into_iter()
+        .map(|(stage, p)| (stage.as_str(), p))
+        .collect();
     let providers =
         serde_json::to_value(&providers).map_err(|e| Failure::Retry(HandlerError::from(e)))?;
-    Ok((classification, providers))
+    Ok((driven.classification, providers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_combine_indicator_and_run() {
+        assert_eq!(
+            workflow_key("NY.GDP.MKTP.CD_USA", "r1"),
+            "NY.GDP.MKTP.CD_USA@r1"
+        );
+    }
 }

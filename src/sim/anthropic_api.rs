@@ -161,7 +161,7 @@ fn message(
 }
 
 /// Serves one message.
-pub async fn handle(req: Request<Incoming>, state: &SimState) -> Resp {
+pub(crate) async fn handle(req: Request<Incoming>, state: &SimState) -> Resp {
     let parsed = read_json(req)
         .await
         .and_then(|(h, body)| question(&h, &body));

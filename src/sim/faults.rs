@@ -28,7 +28,7 @@ pub struct Latency {
 
 impl Latency {
     /// Parses `1500`, `1500±500` or `1500+-500` (milliseconds).
-    pub fn parse(s: &str) -> Result<Self, SpecError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, SpecError> {
         let err = || SpecError::Latency(s.to_string());
         let (mean, jitter) = match s.split_once('±').or_else(|| s.split_once("+-")) {
             Some((m, j)) => (m.trim(), j.trim()),
@@ -46,7 +46,7 @@ impl Latency {
     }
 
     /// One draw.
-    pub fn sample(&self, rng: &mut impl rand::Rng) -> Duration {
+    pub(crate) fn sample(&self, rng: &mut impl rand::Rng) -> Duration {
         if self.jitter.is_zero() {
             return self.mean;
         }
@@ -71,7 +71,7 @@ pub struct ErrorRates {
 
 /// What happens to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Served normally.
     None,
     /// 429.
@@ -110,7 +110,7 @@ impl ErrorRates {
     }
 
     /// One draw.
-    pub fn draw(&self, rng: &mut impl rand::Rng) -> Fault {
+    pub(crate) fn draw(&self, rng: &mut impl rand::Rng) -> Fault {
         let u: f64 = rng.random();
         let mut acc = 0.0;
         for (p, f) in [

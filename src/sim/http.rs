@@ -22,17 +22,17 @@ use tokio_util::sync::CancellationToken;
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// A response.
-pub type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// A fresh id for responses (`chatcmpl-sim-N`, `msg_sim_N`).
-pub fn next_id() -> u64 {
+pub(crate) fn next_id() -> u64 {
     REQUEST_IDS.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Accepts connections until `cancel`.
-pub async fn serve(listener: TcpListener, state: Arc<SimState>, cancel: CancellationToken) {
+pub(crate) async fn serve(listener: TcpListener, state: Arc<SimState>, cancel: CancellationToken) {
     loop {
         let stream = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -92,7 +92,7 @@ async fn route(req: Request<Incoming>, state: &SimState) -> Resp {
 }
 
 /// Reads a JSON body with its headers.
-pub async fn read_json(req: Request<Incoming>) -> Result<(HeaderMap, Value), String> {
+pub(crate) async fn read_json(req: Request<Incoming>) -> Result<(HeaderMap, Value), String> {
     let (parts, body) = req.into_parts();
     let bytes = Limited::new(body, MAX_BODY)
         .collect()
@@ -104,7 +104,7 @@ pub async fn read_json(req: Request<Incoming>) -> Result<(HeaderMap, Value), Str
 }
 
 /// Waits `d` unless the simulator stops.
-pub async fn delay(state: &SimState, d: Duration) {
+pub(crate) async fn delay(state: &SimState, d: Duration) {
     if d.is_zero() {
         return;
     }
@@ -115,7 +115,7 @@ pub async fn delay(state: &SimState, d: Duration) {
 }
 
 /// A JSON response.
-pub fn json_response(status: StatusCode, body: &Value, headers: HeaderMap) -> Resp {
+pub(crate) fn json_response(status: StatusCode, body: &Value, headers: HeaderMap) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
     *resp.headers_mut() = headers;
@@ -135,14 +135,14 @@ fn text(status: StatusCode, body: &str) -> Resp {
 }
 
 /// Inserts a header whose value is known to be valid ASCII.
-pub fn put(h: &mut HeaderMap, name: &'static str, value: String) {
+pub(crate) fn put(h: &mut HeaderMap, name: &'static str, value: String) {
     if let Ok(v) = HeaderValue::from_str(&value) {
         h.insert(name, v);
     }
 }
 
 /// `retry-after` (whole seconds, rounded up) and `retry-after-ms`.
-pub fn put_retry_after(h: &mut HeaderMap, rh: &RateHeaders) {
+pub(crate) fn put_retry_after(h: &mut HeaderMap, rh: &RateHeaders) {
     if let Some(d) = rh.retry_after {
         put(
             h,

@@ -8,11 +8,11 @@
 //! Endpoints: `POST /v1/chat/completions`, `POST /v1/messages`, `GET /v1/models`, `GET /stats`.
 
 mod anthropic_api;
-pub mod faults;
+pub(crate) mod faults;
 mod http;
 mod openai_api;
 mod state;
-pub mod window;
+pub(crate) mod window;
 
 pub use faults::{ErrorRates, Latency, SpecError};
 pub use state::SimStats;
@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Identifies the simulator in responses.
-pub const FINGERPRINT: &str = "llm-sim";
+pub(crate) const FINGERPRINT: &str = "llm-sim";
 
 /// Answers a stage from its extracted input JSON (the pipeline's rules engine by default).
 pub type Answerer = Arc<dyn Fn(StageName, &str) -> Result<serde_json::Value, String> + Send + Sync>;
@@ -72,7 +72,7 @@ impl std::fmt::Debug for SimConfig {
 }
 
 /// The rules engine's answer for a stage (`pipeline::rules_answer`), as `llm-sim` serves it.
-pub fn rules_answerer() -> Answerer {
+pub(crate) fn rules_answerer() -> Answerer {
     Arc::new(|stage: StageName, input: &str| {
         crate::pipeline::rules_answer(stage, input).map_err(|e| e.to_string())
     })
@@ -137,7 +137,7 @@ impl SimHandle {
     /// A client configuration with every LLM-capable stage answered by this simulator through
     /// `provider` (model `llm-sim`, keyless; default budgets — set `limiter` to match the
     /// simulator's limits). Build an executor from it with `llm::Executor::from_config`.
-    pub fn llm_config(
+    pub(crate) fn llm_config(
         &self,
         provider: crate::llm::ProviderKind,
     ) -> Result<crate::llm::LlmConfig, crate::llm::LlmConfigError> {
@@ -154,7 +154,7 @@ impl SimHandle {
     }
 
     /// Stops serving (held `timeout` requests are released).
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.cancel.cancel();
         if let Some(t) = self.task.take() {
             let _ = t.await;
@@ -190,7 +190,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
 }
 
 /// The startup banner.
-pub fn banner(config: &SimConfig, url: &str) -> String {
+pub(crate) fn banner(config: &SimConfig, url: &str) -> String {
     let limit = |n: u32| {
         if n == 0 {
             "unlimited".to_string()

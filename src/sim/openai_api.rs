@@ -158,7 +158,7 @@ fn completion(model: &str, content: String, usage: SimUsage) -> Value {
 }
 
 /// Serves one chat completion.
-pub async fn handle(req: Request<Incoming>, state: &SimState) -> Resp {
+pub(crate) async fn handle(req: Request<Incoming>, state: &SimState) -> Resp {
     let parsed = read_json(req)
         .await
         .and_then(|(h, body)| question(&h, &body));

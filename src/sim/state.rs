@@ -66,7 +66,7 @@ pub struct SimStats {
 
 /// A parsed request.
 #[derive(Debug, Clone)]
-pub struct Question {
+pub(crate) struct Question {
     /// Which stage (from the schema or tool name).
     pub stage: StageName,
     /// The stage input JSON extracted from the user message.
@@ -83,7 +83,7 @@ pub struct Question {
 
 /// Simulated token usage.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SimUsage {
+pub(crate) struct SimUsage {
     /// Input tokens (cached included).
     pub prompt: u64,
     /// Output tokens.
@@ -94,7 +94,7 @@ pub struct SimUsage {
 
 /// What to answer.
 #[derive(Debug, Clone)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// 400.
     BadRequest(String),
     /// 401 (echoes the key sent).
@@ -115,7 +115,7 @@ pub enum Verdict {
 
 /// Rate-limit state to put in headers.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RateHeaders {
+pub(crate) struct RateHeaders {
     /// (limit, remaining, reset) for requests, if limited.
     pub requests: Option<(u64, u64, Duration)>,
     /// (limit, remaining, reset) for tokens, if limited.
@@ -134,7 +134,7 @@ struct Inner {
 }
 
 /// Shared by all connections.
-pub struct SimState {
+pub(crate) struct SimState {
     /// Settings.
     pub config: SimConfig,
     /// Cancelled when the simulator stops.
@@ -156,7 +156,7 @@ fn per_window(per_minute: u32, window: Duration) -> u64 {
 
 impl SimState {
     /// Fresh state.
-    pub fn new(config: SimConfig, cancel: CancellationToken) -> Self {
+    pub(crate) fn new(config: SimConfig, cancel: CancellationToken) -> Self {
         let w = config.window;
         let requests = (config.rpm > 0).then(|| SlidingWindow::new(w, per_window(config.rpm, w)));
         let tokens = (config.tpm > 0).then(|| SlidingWindow::new(w, per_window(config.tpm, w)));
@@ -188,7 +188,7 @@ impl SimState {
     }
 
     /// Counters now.
-    pub fn snapshot(&self) -> SimStats {
+    pub(crate) fn snapshot(&self) -> SimStats {
         let i = self.lock();
         let mut s = i.stats.clone();
         s.max_arrivals_in_window = i.arrivals.max_in_window();
@@ -198,7 +198,7 @@ impl SimState {
     }
 
     /// Counts a request that could not be read.
-    pub fn bad_request(&self) {
+    pub(crate) fn bad_request(&self) {
         let mut i = self.lock();
         i.stats.requests += 1;
         i.stats.bad_requests += 1;
@@ -206,7 +206,7 @@ impl SimState {
     }
 
     /// Decides the fate of a request: verdict, headers, latency.
-    pub fn decide(&self, q: &Question) -> (Verdict, RateHeaders, Duration) {
+    pub(crate) fn decide(&self, q: &Question) -> (Verdict, RateHeaders, Duration) {
         let now = Instant::now();
         let mut i = self.lock();
         i.stats.requests += 1;
@@ -317,7 +317,7 @@ fn headers(i: &mut Inner, now: Instant, retry_after: Option<Duration>) -> RateHe
 }
 
 /// A stable 64-bit identity of a text.
-pub fn text_hash(text: &str) -> u64 {
+pub(crate) fn text_hash(text: &str) -> u64 {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(text.as_bytes());
     u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Weighted events in a trailing window.
 #[derive(Debug)]
-pub struct SlidingWindow {
+pub(crate) struct SlidingWindow {
     window: Duration,
     limit: u64,
     events: VecDeque<(Instant, u64)>,
@@ -17,7 +17,7 @@ pub struct SlidingWindow {
 
 impl SlidingWindow {
     /// At most `limit` units per `window`.
-    pub fn new(window: Duration, limit: u64) -> Self {
+    pub(crate) fn new(window: Duration, limit: u64) -> Self {
         Self {
             window,
             limit,
@@ -38,24 +38,24 @@ impl SlidingWindow {
     }
 
     /// Units in the window now.
-    pub fn used(&mut self, now: Instant) -> u64 {
+    pub(crate) fn used(&mut self, now: Instant) -> u64 {
         self.expire(now);
         self.sum
     }
 
     /// Units left now.
-    pub fn remaining(&mut self, now: Instant) -> u64 {
+    pub(crate) fn remaining(&mut self, now: Instant) -> u64 {
         self.limit.saturating_sub(self.used(now))
     }
 
     /// The limit per window.
-    pub fn limit(&self) -> u64 {
+    pub(crate) fn limit(&self) -> u64 {
         self.limit
     }
 
     /// How long until `weight` more units fit (zero if they fit now; the whole window if they
     /// never can).
-    pub fn wait_for(&mut self, now: Instant, weight: u64) -> Duration {
+    pub(crate) fn wait_for(&mut self, now: Instant, weight: u64) -> Duration {
         self.expire(now);
         if self.sum + weight <= self.limit {
             return Duration::ZERO;
@@ -74,7 +74,7 @@ impl SlidingWindow {
     }
 
     /// Until the window is empty.
-    pub fn reset_in(&mut self, now: Instant) -> Duration {
+    pub(crate) fn reset_in(&mut self, now: Instant) -> Duration {
         self.expire(now);
         self.events
             .back()
@@ -83,7 +83,7 @@ impl SlidingWindow {
     }
 
     /// Adds `weight` units now (whether or not they fit: used to count arrivals too).
-    pub fn add(&mut self, now: Instant, weight: u64) {
+    pub(crate) fn add(&mut self, now: Instant, weight: u64) {
         self.expire(now);
         self.events.push_back((now, weight));
         self.sum += weight;
@@ -91,7 +91,7 @@ impl SlidingWindow {
     }
 
     /// The most units ever seen in one window.
-    pub fn max_in_window(&self) -> u64 {
+    pub(crate) fn max_in_window(&self) -> u64 {
         self.max_sum
     }
 }

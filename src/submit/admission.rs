@@ -7,7 +7,7 @@ use tokio::sync::Notify;
 
 /// Shared admission state.
 #[derive(Debug)]
-pub struct Admission {
+pub(crate) struct Admission {
     window: AtomicUsize,
     admitted: AtomicU64,
     completed: AtomicU64,
@@ -16,7 +16,7 @@ pub struct Admission {
 
 impl Admission {
     /// A window of `window` in-flight workflows (at least 1).
-    pub fn new(window: usize) -> Self {
+    pub(crate) fn new(window: usize) -> Self {
         Self {
             window: AtomicUsize::new(window.max(1)),
             admitted: AtomicU64::new(0),
@@ -26,30 +26,31 @@ impl Admission {
     }
 
     /// Current window.
-    pub fn window(&self) -> usize {
+    pub(crate) fn window(&self) -> usize {
         self.window.load(Ordering::Relaxed)
     }
 
     /// Changes the window (e.g. from the LLM budget); waiters re-check at once.
-    pub fn set_window(&self, window: usize) {
+    pub(crate) fn set_window(&self, window: usize) {
         self.window.store(window.max(1), Ordering::Relaxed);
         self.changed.notify_waiters();
     }
 
     /// Workflows admitted and not yet completed.
-    pub fn in_flight(&self) -> u64 {
+    pub(crate) fn in_flight(&self) -> u64 {
         self.admitted
             .load(Ordering::Relaxed)
             .saturating_sub(self.completed.load(Ordering::Relaxed))
     }
 
     /// Completions observed so far.
-    pub fn completed(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn completed(&self) -> u64 {
         self.completed.load(Ordering::Relaxed)
     }
 
     /// Records the total number of completions observed (monotonic; smaller values are ignored).
-    pub fn observe_completed(&self, total: u64) {
+    pub(crate) fn observe_completed(&self, total: u64) {
         let prev = self.completed.fetch_max(total, Ordering::Relaxed);
         if total > prev {
             self.changed.notify_waiters();
@@ -57,12 +58,12 @@ impl Admission {
     }
 
     /// Counts `n` workflows as already in flight (e.g. submitted by an interrupted earlier run).
-    pub fn preadmit(&self, n: u64) {
+    pub(crate) fn preadmit(&self, n: u64) {
         self.admitted.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Waits for room in the window, then counts one more workflow in flight.
-    pub async fn admit(&self) {
+    pub(crate) async fn admit(&self) {
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);

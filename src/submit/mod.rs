@@ -2,8 +2,8 @@
 //! ([`nodes`]), admission control that bounds in-flight workflows ([`admission`]), and the
 //! submission loop itself ([`submitter`]).
 
-pub mod admission;
-pub mod nodes;
-pub mod progress;
-pub mod run;
-pub mod submitter;
+pub(crate) mod admission;
+pub(crate) mod nodes;
+pub(crate) mod progress;
+pub(crate) mod run;
+pub(crate) mod submitter;

@@ -17,7 +17,7 @@ struct Health {
 
 /// One ingress node with its counters.
 #[derive(Debug)]
-pub struct Node {
+pub(crate) struct Node {
     /// Display name (e.g. `restate-2`).
     pub name: String,
     /// Its ingress.
@@ -31,14 +31,14 @@ pub struct Node {
 
 /// The nodes submissions rotate over.
 #[derive(Debug)]
-pub struct NodePool {
+pub(crate) struct NodePool {
     nodes: Vec<Node>,
     next: AtomicUsize,
 }
 
 impl NodePool {
     /// A pool over `(name, client)` pairs, in order.
-    pub fn new(nodes: Vec<(String, IngressClient)>) -> Self {
+    pub(crate) fn new(nodes: Vec<(String, IngressClient)>) -> Self {
         Self {
             nodes: nodes
                 .into_iter()
@@ -58,13 +58,13 @@ impl NodePool {
     }
 
     /// All nodes.
-    pub fn nodes(&self) -> &[Node] {
+    pub(crate) fn nodes(&self) -> &[Node] {
         &self.nodes
     }
 
     /// The next node in rotation that is not benched; if all are benched, the one whose bench
     /// ends first (so progress resumes as soon as any node recovers).
-    pub fn pick(&self) -> (usize, Duration) {
+    pub(crate) fn pick(&self) -> (usize, Duration) {
         let n = self.nodes.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
@@ -91,7 +91,7 @@ impl NodePool {
     }
 
     /// Records a successful submission through node `i`.
-    pub fn succeeded(&self, i: usize) {
+    pub(crate) fn succeeded(&self, i: usize) {
         let node = &self.nodes[i];
         node.submitted.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut h) = node.health.lock() {
@@ -101,7 +101,7 @@ impl NodePool {
     }
 
     /// Records a failure through node `i` and benches it.
-    pub fn failed(&self, i: usize) {
+    pub(crate) fn failed(&self, i: usize) {
         let node = &self.nodes[i];
         node.failures.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut h) = node.health.lock() {
@@ -113,7 +113,7 @@ impl NodePool {
     }
 
     /// Submissions per node, in node order.
-    pub fn distribution(&self) -> Vec<(String, u64)> {
+    pub(crate) fn distribution(&self) -> Vec<(String, u64)> {
         self.nodes
             .iter()
             .map(|n| (n.name.clone(), n.submitted.load(Ordering::Relaxed)))

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Extra status lines from other parts (e.g. the LLM budget), refreshed with the bars.
-pub type ExtraLines = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+pub(crate) type ExtraLines = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
 /// What the progress display reads.
 #[derive(Clone)]
-pub struct ProgressSources {
+pub(crate) struct ProgressSources {
     /// Database with the run's rows.
     pub db: Pool,
     /// The run.
@@ -38,7 +38,7 @@ pub struct ProgressSources {
 }
 
 /// Formats a duration as `1h02m03s` / `2m03s` / `4s`.
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let s = d.as_secs();
     match (s / 3600, (s % 3600) / 60, s % 60) {
         (0, 0, sec) => format!("{sec}s"),
@@ -57,7 +57,7 @@ fn stage_line(counts: &[(StageName, u64)]) -> String {
 
 /// Polls stored completions until every item has an outcome or `cancel` fires; feeds the
 /// admission window; draws progress. Returns the last counts.
-pub async fn drive(src: ProgressSources, cancel: CancellationToken) -> RunCounts {
+pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> RunCounts {
     let tty = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if tty {
         ProgressDrawTarget::stderr_with_hz(4)

@@ -8,36 +8,18 @@ use super::progress::{self, ExtraLines, ProgressSources};
 use super::submitter::{SubmitOptions, SubmitReport, SubmitStats, WorkItem, submit_all};
 use crate::db::results::{self, ClassificationRow, ResultsError};
 use crate::db::runs::{self, Selection};
+use crate::service::workflow::{WORKFLOW, WorkflowRequest, workflow_key};
 use deadpool_postgres::Pool;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// The workflow every indicator runs through.
-pub const WORKFLOW: &str = "classification";
-
-/// Workflow key of an indicator in a run: a rerun of the same run dedupes, a new run reclassifies.
-pub fn workflow_key(indicator_id: &str, run_id: &str) -> String {
-    format!("{indicator_id}@{run_id}")
-}
-
-/// Body of a `classification` workflow submission.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct WorkflowRequest {
-    /// The indicator to classify.
-    pub indicator_id: String,
-    /// The run it belongs to.
-    pub run_id: String,
-}
-
 /// How to run.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Which indicators.
     pub selection: Selection,
-    /// Most workflows in flight.
-    pub window: usize,
     /// Concurrent submission requests.
     pub concurrency: usize,
     /// Options recorded with the run (providers, profile, …).
@@ -46,7 +28,7 @@ pub struct RunOptions {
 
 /// What the run needs.
 #[derive(Clone)]
-pub struct RunDeps {
+pub(crate) struct RunDeps {
     /// The database.
     pub db: Pool,
     /// Ingress nodes to submit to.
@@ -88,14 +70,14 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// Indicators per minute over the wall time.
-    pub fn per_minute(&self) -> f64 {
+    pub(crate) fn per_minute(&self) -> f64 {
         (self.classified + self.failed) as f64 / (self.elapsed_s / 60.0).max(1e-9)
     }
 }
 
 /// Errors of a run.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     /// Database failure.
     #[error(transparent)]
     Db(#[from] ResultsError),
@@ -103,7 +85,7 @@ pub enum RunError {
 
 /// Runs (or resumes) a classification run until every item has a stored outcome, or until
 /// `cancel` fires (then the run is left `interrupted`, to be resumed).
-pub async fn classify(
+pub(crate) async fn classify(
     deps: &RunDeps,
     opts: &RunOptions,
     cancel: CancellationToken,
@@ -230,17 +212,4 @@ pub async fn classify(
         per_node: deps.nodes.distribution(),
         failures,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_combine_indicator_and_run() {
-        assert_eq!(
-            workflow_key("NY.GDP.MKTP.CD_USA", "r1"),
-            "NY.GDP.MKTP.CD_USA@r1"
-        );
-    }
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// One workflow to start.
 #[derive(Debug, Clone)]
-pub struct WorkItem {
+pub(crate) struct WorkItem {
     /// Workflow key (`<indicator_id>@<run_id>`).
     pub key: String,
     /// Request body.
@@ -22,7 +22,7 @@ pub struct WorkItem {
 
 /// How to submit.
 #[derive(Debug, Clone)]
-pub struct SubmitOptions {
+pub(crate) struct SubmitOptions {
     /// Workflow service name.
     pub service: String,
     /// Concurrent submission requests.
@@ -33,7 +33,7 @@ pub struct SubmitOptions {
 
 /// A submission the cluster refused for good (e.g. HTTP 400), with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
+pub(crate) struct Rejected {
     /// Workflow key.
     pub key: String,
     /// Why.
@@ -42,7 +42,7 @@ pub struct Rejected {
 
 /// Counters shared with the progress display.
 #[derive(Debug, Default)]
-pub struct SubmitStats {
+pub(crate) struct SubmitStats {
     /// Accepted as new workflows.
     pub accepted: AtomicU64,
     /// Already existed (same key submitted before: deduplicated by Restate).
@@ -53,7 +53,7 @@ pub struct SubmitStats {
 
 /// What a submission run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SubmitReport {
+pub(crate) struct SubmitReport {
     /// Accepted as new workflows.
     pub accepted: u64,
     /// Already existed.
@@ -71,7 +71,7 @@ fn permanent(e: &RestateError) -> bool {
 }
 
 /// Submits every item; returns when all are accepted or rejected, or when `cancel` fires.
-pub async fn submit_all(
+pub(crate) async fn submit_all(
     pool: Arc<NodePool>,
     admission: Arc<Admission>,
     items: Vec<WorkItem>,

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// Where bollard looks when `DOCKER_HOST` is unset.
-pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+pub(crate) const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
 /// How long a ping may take before we decide no engine answers.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
@@ -72,7 +72,7 @@ pub enum EngineError {
 
 /// What a finished `exec` produced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExecOutput {
+pub(crate) struct ExecOutput {
     /// Exit code (`None` if the engine did not report one).
     pub exit_code: Option<i64>,
     /// Standard output.
@@ -98,7 +98,7 @@ pub fn engine_address() -> (String, &'static str) {
 }
 
 /// Whether the error is the engine's "no such object".
-pub fn is_not_found(e: &BollardError) -> bool {
+pub(crate) fn is_not_found(e: &BollardError) -> bool {
     matches!(
         e,
         BollardError::DockerResponseServerError {
@@ -114,7 +114,7 @@ fn api(what: impl Into<String>) -> impl FnOnce(BollardError) -> EngineError {
 }
 
 /// `repository` and `tag` of an image reference (`registry:5000/repo:tag` keeps its port).
-pub fn split_image(image: &str) -> (&str, &str) {
+pub(crate) fn split_image(image: &str) -> (&str, &str) {
     match image.rsplit_once(':') {
         Some((repo, tag)) if !tag.contains('/') => (repo, tag),
         _ => (image, "latest"),
@@ -122,7 +122,7 @@ pub fn split_image(image: &str) -> (&str, &str) {
 }
 
 /// Turns an engine's pull failure into "not found" or "could not pull", naming the image.
-pub fn classify_pull_error(image: &str, detail: &str) -> EngineError {
+pub(crate) fn classify_pull_error(image: &str, detail: &str) -> EngineError {
     let lower = detail.to_ascii_lowercase();
     let not_found = [
         "not found",
@@ -151,7 +151,7 @@ pub fn classify_pull_error(image: &str, detail: &str) -> EngineError {
 /// IPv4 address of that network's interface on this machine (`docker0`): a dockerd started
 /// without `--bip` (Debian's 20.10, fresh) reports the bridge's subnet but no gateway, while
 /// host-gateway still resolves to the interface address.
-pub fn choose_handler_bind(
+pub(crate) fn choose_handler_bind(
     operating_system: Option<&str>,
     bridge_gateway: Option<&str>,
     bridge_interface_address: Option<std::net::Ipv4Addr>,
@@ -171,7 +171,7 @@ const DEFAULT_BRIDGE_INTERFACE: &str = "docker0";
 const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 
 /// The host port in an engine's "port is taken" message, if it is one.
-pub fn port_in_use_error(message: &str) -> Option<u16> {
+pub(crate) fn port_in_use_error(message: &str) -> Option<u16> {
     let lower = message.to_ascii_lowercase();
     if !(lower.contains("port is already allocated") || lower.contains("address already in use")) {
         return None;
@@ -194,7 +194,7 @@ impl Engine {
 
     /// Connects to the engine at `host` (`unix://…` or `tcp://…`) and pings it; `hint` says in
     /// errors where the address came from.
-    pub async fn connect_to(host: &str, hint: &'static str) -> Result<Self, EngineError> {
+    pub(crate) async fn connect_to(host: &str, hint: &'static str) -> Result<Self, EngineError> {
         let host = host.to_string();
         let no_engine = |detail: String| EngineError::NoEngine {
             host: host.clone(),
@@ -223,7 +223,7 @@ impl Engine {
     }
 
     /// The handler bind address containers reach (see [`choose_handler_bind`]).
-    pub async fn handler_bind(&self) -> Option<String> {
+    pub(crate) async fn handler_bind(&self) -> Option<String> {
         let os = self
             .docker
             .info()
@@ -253,7 +253,7 @@ impl Engine {
     }
 
     /// Pulls `image` unless the engine has it, showing progress; returns whether it pulled.
-    pub async fn ensure_image(
+    pub(crate) async fn ensure_image(
         &self,
         image: &str,
         say: &mut (dyn FnMut(&str) + Send),
@@ -364,7 +364,7 @@ impl Engine {
     }
 
     /// Inspects a volume by name; `None` if there is none.
-    pub async fn inspect_volume(&self, name: &str) -> Result<Option<Volume>, EngineError> {
+    pub(crate) async fn inspect_volume(&self, name: &str) -> Result<Option<Volume>, EngineError> {
         match self.docker.inspect_volume(name).await {
             Ok(v) => Ok(Some(v)),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -373,7 +373,10 @@ impl Engine {
     }
 
     /// Inspects a network by name; `None` if there is none.
-    pub async fn inspect_network(&self, name: &str) -> Result<Option<NetworkInspect>, EngineError> {
+    pub(crate) async fn inspect_network(
+        &self,
+        name: &str,
+    ) -> Result<Option<NetworkInspect>, EngineError> {
         match self.docker.inspect_network(name, None).await {
             Ok(n) => Ok(Some(n)),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -382,7 +385,7 @@ impl Engine {
     }
 
     /// Which container publishes host `port`, as "container NAME", if one does.
-    pub async fn published_by(&self, port: u16) -> Option<String> {
+    pub(crate) async fn published_by(&self, port: u16) -> Option<String> {
         let options = ListContainersOptionsBuilder::default().build();
         let containers = self.docker.list_containers(Some(options)).await.ok()?;
         containers.into_iter().find_map(|c| {
@@ -402,7 +405,7 @@ impl Engine {
     }
 
     /// Runs `cmd` in a running container and collects its output (up to `timeout`).
-    pub async fn exec(
+    pub(crate) async fn exec(
         &self,
         container: &str,
         cmd: Vec<String>,
@@ -457,7 +460,7 @@ impl Engine {
     }
 
     /// The last `lines` lines of a container's output (stdout and stderr interleaved).
-    pub async fn logs(&self, container: &str, lines: usize) -> Result<String, EngineError> {
+    pub(crate) async fn logs(&self, container: &str, lines: usize) -> Result<String, EngineError> {
         let options = LogsOptionsBuilder::default()
             .stdout(true)
             .stderr(true)
@@ -476,7 +479,7 @@ impl Engine {
     }
 
     /// Creates a bridge network with `labels`.
-    pub async fn create_network(
+    pub(crate) async fn create_network(
         &self,
         name: &str,
         labels: HashMap<String, String>,
@@ -494,7 +497,7 @@ impl Engine {
     }
 
     /// Creates a named volume with `labels`.
-    pub async fn create_volume(
+    pub(crate) async fn create_volume(
         &self,
         name: &str,
         labels: HashMap<String, String>,
@@ -511,7 +514,7 @@ impl Engine {
     }
 
     /// Creates a container named `name`.
-    pub async fn create_container(
+    pub(crate) async fn create_container(
         &self,
         name: &str,
         body: ContainerCreateBody,
@@ -528,13 +531,17 @@ impl Engine {
 
     /// Starts a created or stopped container; the engine's error is returned as it is, so the
     /// caller can tell a taken port.
-    pub async fn start_container(&self, name: &str) -> Result<(), BollardError> {
+    pub(crate) async fn start_container(&self, name: &str) -> Result<(), BollardError> {
         self.docker.start_container(name, None).await
     }
 
     /// Stops a container (the stop signal, a kill after `grace_secs`); stopped or gone already
     /// counts as stopped.
-    pub async fn stop_container(&self, name: &str, grace_secs: u32) -> Result<(), EngineError> {
+    pub(crate) async fn stop_container(
+        &self,
+        name: &str,
+        grace_secs: u32,
+    ) -> Result<(), EngineError> {
         let options = StopContainerOptionsBuilder::default()
             .t(i32::try_from(grace_secs).unwrap_or(i32::MAX))
             .build();
@@ -549,7 +556,7 @@ impl Engine {
     }
 
     /// Sends SIGKILL to a running container.
-    pub async fn kill_container(&self, name: &str) -> Result<(), EngineError> {
+    pub(crate) async fn kill_container(&self, name: &str) -> Result<(), EngineError> {
         let options = KillContainerOptionsBuilder::default()
             .signal("SIGKILL")
             .build();
@@ -560,7 +567,7 @@ impl Engine {
     }
 
     /// Removes a container, running or not.
-    pub async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
+    pub(crate) async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         self.docker
             .remove_container(name, Some(options))
@@ -569,7 +576,7 @@ impl Engine {
     }
 
     /// Removes a volume.
-    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+    pub(crate) async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         let options = RemoveVolumeOptionsBuilder::default().force(true).build();
         self.docker
             .remove_volume(name, Some(options))
@@ -578,22 +585,16 @@ impl Engine {
     }
 
     /// Removes a network.
-    pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+    pub(crate) async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
         self.docker
             .remove_network(name)
             .await
             .map_err(api(format!("removing network {name}")))
     }
-
-    /// The API version the client speaks after negotiation.
-    pub fn api_version(&self) -> String {
-        let v = self.docker.client_version();
-        format!("{}.{}", v.major_version, v.minor_version)
-    }
 }
 
 /// Whether a Docker engine answers at `DOCKER_HOST` (or the default socket).
-pub async fn engine_answers() -> bool {
+pub(crate) async fn engine_answers() -> bool {
     Engine::connect().await.is_ok()
 }
 

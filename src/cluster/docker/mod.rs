@@ -40,7 +40,7 @@ struct Container {
 }
 
 /// The docker runtime of one cluster.
-pub struct DockerBackend {
+pub(crate) struct DockerBackend {
     spec: ClusterSpec,
     creds: Credentials,
     engine: Engine,
@@ -48,7 +48,7 @@ pub struct DockerBackend {
 
 impl DockerBackend {
     /// The runtime of `spec`'s cluster on `engine` (the spec's handler bind already resolved).
-    pub fn new(spec: ClusterSpec, creds: Credentials, engine: Engine) -> Self {
+    pub(crate) fn new(spec: ClusterSpec, creds: Credentials, engine: Engine) -> Self {
         Self {
             spec,
             creds,
@@ -57,7 +57,7 @@ impl DockerBackend {
     }
 
     /// The container that runs a component.
-    pub fn container_name(&self, c: Component) -> String {
+    pub(crate) fn container_name(&self, c: Component) -> String {
         container_spec::engine_name(&self.spec, container_spec::hostname(&c.name()))
     }
 

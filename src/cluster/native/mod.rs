@@ -5,7 +5,7 @@
 
 pub mod postgres;
 pub mod process;
-pub mod weed;
+pub(crate) mod weed;
 
 use super::backend::{Backend, EXIT_LOG_LINES, Exit, Running, Say};
 use super::component::Component;
@@ -29,7 +29,7 @@ use std::time::Duration;
 const STOP_GRACE: Duration = Duration::from_secs(40);
 
 /// The native runtime of one cluster.
-pub struct NativeBackend {
+pub(crate) struct NativeBackend {
     spec: ClusterSpec,
     creds: Credentials,
     tools: ToolSettings,
@@ -46,7 +46,7 @@ fn program_marker(c: Component) -> &'static str {
 
 impl NativeBackend {
     /// The runtime of `spec`'s cluster; programs are found through `tools` when needed.
-    pub fn new(spec: ClusterSpec, creds: Credentials, tools: ToolSettings) -> Self {
+    pub(crate) fn new(spec: ClusterSpec, creds: Credentials, tools: ToolSettings) -> Self {
         Self { spec, creds, tools }
     }
 

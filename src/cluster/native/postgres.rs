@@ -44,7 +44,7 @@ pub enum PostgresError {
 }
 
 /// The unprivileged user the server runs as when we are root.
-pub fn server_user() -> Option<String> {
+pub(crate) fn server_user() -> Option<String> {
     if !running_as_root() {
         return None;
     }
@@ -61,7 +61,7 @@ pub fn server_user() -> Option<String> {
 }
 
 /// The data directory of a cluster's PostgreSQL.
-pub fn data_dir(spec: &ClusterSpec) -> PathBuf {
+pub(crate) fn data_dir(spec: &ClusterSpec) -> PathBuf {
     let dir = spec.dirs().postgres().join("data");
     std::path::absolute(&dir).unwrap_or(dir)
 }
@@ -171,7 +171,7 @@ fn chown_tree(root: &Path, user: &str) -> Result<(), PostgresError> {
 /// Removes `postmaster.pid` when the postmaster it names is gone. A killed postmaster whose
 /// parent has exited can linger as a zombie where PID 1 does not reap (containers), and
 /// PostgreSQL takes a zombie's pid for a running server and refuses to start.
-pub fn remove_stale_lock(data_dir: &Path) {
+pub(crate) fn remove_stale_lock(data_dir: &Path) {
     let lock = data_dir.join("postmaster.pid");
     let Ok(text) = std::fs::read_to_string(&lock) else {
         return;

@@ -151,13 +151,13 @@ pub fn terminate(
 }
 
 /// Sends SIGKILL at once (used by fault-injection tests and `clean`).
-pub fn kill_now(pid: u32, expect: &str) -> Result<(), ProcessError> {
+pub(crate) fn kill_now(pid: u32, expect: &str) -> Result<(), ProcessError> {
     terminate(pid, expect, Signal::SIGKILL, Duration::from_secs(5)).map(|_| ())
 }
 
 /// SIGKILLs a component's whole process group (it leads one: spawned with its own group), as a
 /// machine crash would: a server's worker processes die with it.
-pub fn kill_group(pid: u32, expect: &str) -> Result<(), ProcessError> {
+pub(crate) fn kill_group(pid: u32, expect: &str) -> Result<(), ProcessError> {
     if !is_alive(pid, expect) {
         return Ok(());
     }

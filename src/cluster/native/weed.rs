@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Command line and files for `weed mini` serving the cluster's object store.
 #[derive(Debug, Clone)]
-pub struct WeedLaunch {
+pub(crate) struct WeedLaunch {
     /// Arguments after the program name.
     pub args: Vec<String>,
     /// The S3 identity file to write (mode 0600) before starting.
@@ -20,7 +20,7 @@ pub struct WeedLaunch {
 
 /// Builds the `weed mini` invocation: every port explicit and on 127.0.0.1, telemetry and the
 /// extras we do not use (WebDAV, admin UI, Iceberg, Lance) off, our bucket created at start.
-pub fn weed_launch(spec: &ClusterSpec, creds: &Credentials) -> WeedLaunch {
+pub(crate) fn weed_launch(spec: &ClusterSpec, creds: &Credentials) -> WeedLaunch {
     let o = &spec.object_store;
     let dirs = spec.dirs();
     let data_dir = std::path::absolute(dirs.object_store()).unwrap_or_else(|_| dirs.object_store());
@@ -70,7 +70,7 @@ pub fn weed_launch(spec: &ClusterSpec, creds: &Credentials) -> WeedLaunch {
 
 impl WeedLaunch {
     /// Writes the identity file (0600) and creates the data dir.
-    pub fn prepare(&self) -> Result<(), crate::cluster::ClusterError> {
+    pub(crate) fn prepare(&self) -> Result<(), crate::cluster::ClusterError> {
         use crate::cluster::ClusterError;
         std::fs::create_dir_all(&self.data_dir)
             .map_err(ClusterError::io("creating", &self.data_dir))?;

@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// A container the fake knows.
 #[derive(Debug, Clone)]
-pub struct FakeContainer {
+pub(crate) struct FakeContainer {
     /// Engine id.
     pub id: String,
     /// Labels.
@@ -26,7 +26,7 @@ pub struct FakeContainer {
 
 /// What the fake holds; tests read and arrange it.
 #[derive(Debug, Default)]
-pub struct FakeState {
+pub(crate) struct FakeState {
     /// Images present (`repo:tag`).
     pub images: BTreeSet<String>,
     /// When set, every pull fails with this message in the progress stream.
@@ -45,7 +45,7 @@ pub struct FakeState {
 }
 
 /// A running fake engine.
-pub struct FakeEngine {
+pub(crate) struct FakeEngine {
     /// `tcp://127.0.0.1:PORT`, for `Engine::connect_to`.
     pub host: String,
     state: Arc<Mutex<FakeState>>,
@@ -60,7 +60,7 @@ impl Drop for FakeEngine {
 
 impl FakeEngine {
     /// Starts the fake on a free port.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake engine");
@@ -76,7 +76,7 @@ impl FakeEngine {
     }
 
     /// The fake's state.
-    pub fn state(&self) -> MutexGuard<'_, FakeState> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, FakeState> {
         self.state.lock().expect("fake state")
     }
 }
