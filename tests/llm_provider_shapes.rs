@@ -138,10 +138,19 @@ async fn openai_chat_completion_with_structured_outputs() {
             model: "gpt-4o-mini",
             prompt: &p,
             max_output_tokens: 1024,
+            request_id: Some("rc-call-id-1"),
         })
         .await
         .unwrap();
     assert_request_matches(seen.lock().unwrap().as_ref().unwrap(), &f["request"]);
+    // Our id of the call travels with it, so a provider-side record can be matched to ours.
+    let headers = seen.lock().unwrap().as_ref().unwrap().headers.clone();
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-client-request-id" && v == "rc-call-id-1"),
+        "{headers:?}"
+    );
     assert_eq!(
         c.answer.unwrap(),
         serde_json::json!({"family": "composite-derived"})
@@ -168,6 +177,7 @@ async fn openai_429_is_rate_limited_with_retry_after() {
             model: "gpt-4o-mini",
             prompt: &p,
             max_output_tokens: 1024,
+            request_id: None,
         })
         .await
         .unwrap_err();
@@ -202,6 +212,7 @@ async fn max_completion_tokens_and_azure_key_header_when_configured() {
             model: "dep",
             prompt: &p,
             max_output_tokens: 64,
+            request_id: None,
         })
         .await
         .unwrap();
@@ -230,6 +241,7 @@ async fn anthropic_messages_with_cached_system_and_forced_tool() {
             model: "claude-3-5-haiku-latest",
             prompt: &p,
             max_output_tokens: 1024,
+            request_id: None,
         })
         .await
         .unwrap();
@@ -261,6 +273,7 @@ async fn anthropic_overloaded_is_a_retryable_server_error() {
             model: "claude-3-5-haiku-latest",
             prompt: &p,
             max_output_tokens: 1024,
+            request_id: None,
         })
         .await
         .unwrap_err();

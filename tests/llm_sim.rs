@@ -56,7 +56,7 @@ async fn answer_all(
         .map(|i| {
             let ex = ex.clone();
             let run = run.to_string();
-            tokio::spawn(async move { ex.answer_for::<Toy>(&i, Some(&run)).await })
+            tokio::spawn(async move { ex.answer_for::<Toy>(&i, Some(run.as_str())).await })
         })
         .collect();
     let mut out = Vec::new();

@@ -36,8 +36,9 @@ pub async fn run(
         cancel,
     )
     .await?;
+    let llm = session.executor.summary();
     let nodes = session.close().await;
-    classify::print_summary(&summary, args.classify.json)?;
+    classify::print_summary(&summary, args.classify.json, llm.as_ref())?;
     match nodes {
         Nodes::Local(c) if args.down => {
             c.stop(&mut |l| eprintln!("  {l}")).await?;
@@ -47,9 +48,5 @@ pub async fn run(
         ),
         _ => {}
     }
-    Ok(if summary.interrupted || summary.failed > 0 {
-        1
-    } else {
-        0
-    })
+    Ok(classify::exit_code(&summary))
 }

@@ -4,7 +4,7 @@
 use crate::app::{ClassifyOptions, External, Session, SessionOptions};
 use crate::config::Config;
 use crate::db::runs::Selection;
-use crate::llm::LlmSettings;
+use crate::llm::{LlmSettings, LlmSummary};
 use crate::submit::progress::human;
 use crate::submit::run::RunSummary;
 use clap::Args;
@@ -114,30 +114,59 @@ pub(crate) async fn run_with(
     Ok((summary, session))
 }
 
-/// Runs `classify` against the local cluster (which must be running) or `--ingress` nodes.
+/// Runs `classify` against the local cluster (which must be running) or `--ingress` nodes and
+/// prints the summary; the exit code is 0 when every indicator is classified.
 pub async fn run(
     config: &Config,
     args: &ClassifyArgs,
     cancel: CancellationToken,
-) -> anyhow::Result<RunSummary> {
+) -> anyhow::Result<i32> {
     let (summary, session) = run_with(config, args, None, cancel).await?;
+    let llm = session.executor.summary();
     session.close().await;
-    Ok(summary)
+    print_summary(&summary, args.json, llm.as_ref())?;
+    Ok(exit_code(&summary))
 }
 
-/// Prints the end-of-run summary (table, or JSON with `json`).
-pub fn print_summary(s: &RunSummary, json: bool) -> anyhow::Result<()> {
+/// 0 when the run completed with every indicator classified, else 1.
+pub fn exit_code(s: &RunSummary) -> i32 {
+    if s.interrupted || s.failed > 0 { 1 } else { 0 }
+}
+
+/// Prints the end-of-run summary (table, or JSON with `json`; `llm`: the LLM accounting, when
+/// an LLM answered).
+pub fn print_summary(s: &RunSummary, json: bool, llm: Option<&LlmSummary>) -> anyhow::Result<()> {
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "run_id": s.run_id,
-                "total": s.total,
-                "classified": s.classified,
-                "failed": s.failed,
-                "elapsed_s": (s.elapsed_s * 10.0).round() / 10.0,
-            })
-        );
+        let mut out = serde_json::json!({
+            "run_id": s.run_id,
+            "total": s.total,
+            "classified": s.classified,
+            "failed": s.failed,
+            "elapsed_s": (s.elapsed_s * 10.0).round() / 10.0,
+        });
+        if let Some(l) = llm {
+            out["llm"] = serde_json::json!({
+                "upstream_calls": l.upstream_calls,
+                "cache_hits": l.cache_hits,
+                "cache_hit_rate": l.cache_hit_rate,
+                "ok": l.ok,
+                "invalid": l.invalid,
+                "fallbacks": l.fallbacks,
+                "rate_limited": l.rate_limited,
+                "errors": l.errors,
+                "timeouts": l.timeouts,
+                "tokens_in": l.tokens_in,
+                "tokens_out": l.tokens_out,
+                "tokens_cached": l.tokens_cached,
+                "calls_per_indicator": l.upstream_calls as f64 / (s.classified + s.failed).max(1) as f64,
+                "steady_rpm": l.steady_rpm,
+                "steady_use_of_budget": l.steady_use,
+                "budget_rpm": l.budget_rpm,
+                "budget_tpm": l.budget_tpm,
+                "estimated_cost_usd": l.estimated_cost_usd,
+            });
+        }
+        println!("{out}");
         return Ok(());
     }
     if s.total == 0 {

@@ -43,6 +43,10 @@ pub(crate) struct CachedAnswer {
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub(crate) enum CallStatus {
+    /// Sent, no outcome yet (the row written before the request; it stays so when the process
+    /// died before the answer).
+    #[serde(rename = "sent")]
+    Sent,
     /// A valid answer.
     #[serde(rename = "ok")]
     Ok,
@@ -67,6 +71,7 @@ impl CallStatus {
     /// The `llm_calls.status` value.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
+            CallStatus::Sent => "sent",
             CallStatus::Ok => "ok",
             CallStatus::Cached => "cached",
             CallStatus::Invalid => "invalid",
@@ -107,6 +112,8 @@ pub(crate) struct CallRecord {
     pub cache_key: Option<String>,
     /// What went wrong (redacted, short).
     pub error: Option<String>,
+    /// The upstream call's id (its row was written before it was sent); `None` for cache hits.
+    pub call_id: Option<String>,
 }
 
 /// Errors reading or writing the LLM tables.
@@ -207,8 +214,62 @@ pub(crate) async fn cache_delete(pool: &Pool, key: &str) -> Result<(), LlmStoreE
     Ok(())
 }
 
+/// Writes the row of an upstream call before it is sent (status `sent`), and waits for it.
+pub(crate) async fn insert_sent(pool: &Pool, call: &CallRecord) -> Result<(), LlmStoreError> {
+    insert_rows(pool, std::slice::from_ref(call))
+        .await
+        .map(|_| ())
+}
+
+/// Writes a batch of records: an upstream call's outcome updates the row written before it
+/// was sent (inserted if that row is missing); cache hits are inserted. Returns rows written.
+pub(crate) async fn write_calls(pool: &Pool, calls: &[CallRecord]) -> Result<u64, LlmStoreError> {
+    let (outcomes, hits): (Vec<CallRecord>, Vec<CallRecord>) =
+        calls.iter().cloned().partition(|c| c.call_id.is_some());
+    let mut n = insert_rows(pool, &hits).await?;
+    if outcomes.is_empty() {
+        return Ok(n);
+    }
+    let client = pool.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "UPDATE llm_calls c SET status = v.status, latency_ms = v.latency_ms, \
+             tokens_in = v.tokens_in, tokens_out = v.tokens_out, tokens_cached = v.tokens_cached, \
+             error = v.error \
+             FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::text[]) \
+             AS v(call_id, status, latency_ms, tokens_in, tokens_out, tokens_cached, error) \
+             WHERE c.call_id = v.call_id RETURNING c.call_id",
+        )
+        .await
+        .map_err(q("prepare llm_calls update"))?;
+    let id: Vec<_> = outcomes.iter().map(|c| c.call_id.clone()).collect();
+    let status: Vec<_> = outcomes.iter().map(|c| c.status.as_str()).collect();
+    let latency: Vec<_> = outcomes.iter().map(|c| clamp_i32(c.latency_ms)).collect();
+    let tin: Vec<_> = outcomes.iter().map(|c| clamp_i32(c.usage.input)).collect();
+    let tout: Vec<_> = outcomes.iter().map(|c| clamp_i32(c.usage.output)).collect();
+    let tcached: Vec<_> = outcomes.iter().map(|c| clamp_i32(c.usage.cached)).collect();
+    let error: Vec<_> = outcomes.iter().map(|c| c.error.clone()).collect();
+    let updated = client
+        .query(
+            &stmt,
+            &[&id, &status, &latency, &tin, &tout, &tcached, &error],
+        )
+        .await
+        .map_err(q("llm_calls update"))?;
+    drop(client);
+    let found: std::collections::HashSet<String> =
+        updated.iter().map(|r| r.get::<_, String>(0)).collect();
+    // Written without its `sent` row (it could not be written): still recorded, once.
+    let missing: Vec<CallRecord> = outcomes
+        .into_iter()
+        .filter(|c| c.call_id.as_ref().is_none_or(|id| !found.contains(id)))
+        .collect();
+    n += found.len() as u64 + insert_rows(pool, &missing).await?;
+    Ok(n)
+}
+
 /// Inserts a batch of call records in one statement (arrays unnested server-side).
-pub(crate) async fn insert_calls(pool: &Pool, calls: &[CallRecord]) -> Result<u64, LlmStoreError> {
+async fn insert_rows(pool: &Pool, calls: &[CallRecord]) -> Result<u64, LlmStoreError> {
     if calls.is_empty() {
         return Ok(0);
     }
@@ -216,9 +277,10 @@ pub(crate) async fn insert_calls(pool: &Pool, calls: &[CallRecord]) -> Result<u6
     let stmt = client
         .prepare_cached(
             "INSERT INTO llm_calls (at, run_id, stage, provider, model, status, latency_ms, tokens_in, \
-             tokens_out, tokens_cached, attempt, cache_key, error) \
+             tokens_out, tokens_cached, attempt, cache_key, error, call_id) \
              SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], \
-             $6::text[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[])",
+             $6::text[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[], \
+             $14::text[])",
         )
         .await
         .map_err(q("prepare llm_calls insert"))?;
@@ -235,12 +297,13 @@ pub(crate) async fn insert_calls(pool: &Pool, calls: &[CallRecord]) -> Result<u6
     let attempt: Vec<_> = calls.iter().map(|c| c.attempt as i32).collect();
     let key: Vec<_> = calls.iter().map(|c| c.cache_key.clone()).collect();
     let error: Vec<_> = calls.iter().map(|c| c.error.clone()).collect();
+    let call_id: Vec<_> = calls.iter().map(|c| c.call_id.clone()).collect();
     let n = client
         .execute(
             &stmt,
             &[
                 &at, &run, &stage, &provider, &model, &status, &latency, &tin, &tout, &tcached,
-                &attempt, &key, &error,
+                &attempt, &key, &error, &call_id,
             ],
         )
         .await

@@ -52,6 +52,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_llm.sql",
         sql: include_str!("../../sql/0003_llm.sql"),
     },
+    Migration {
+        name: "0004_llm_calls_sent.sql",
+        sql: include_str!("../../sql/0004_llm_calls_sent.sql"),
+    },
 ];
 
 impl Migration {

@@ -75,6 +75,9 @@ impl Anthropic {
             .timeout(self.settings.timeout)
             .header("anthropic-version", &self.settings.version)
             .json(&self.request_body(&req));
+        if let Some(id) = req.request_id {
+            builder = builder.header("x-client-request-id", id);
+        }
         if let Some(k) = key {
             builder = builder.header("x-api-key", k.expose());
         }

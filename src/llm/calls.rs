@@ -1,5 +1,8 @@
 //! Call accounting: one [`CallRecord`] per LLM call (upstream or from the cache), counted live by
-//! the meter and written to `llm_calls` in batches by a background task, off the hot path.
+//! the meter and written to `llm_calls` in batches by a background task, off the hot path —
+//! except the row of an upstream call, which is written before the call is sent
+//! ([`Recorder::sent`]), so that a call paid for is on record even if this process dies while
+//! it is in flight; its outcome then updates that row.
 
 pub(crate) use crate::db::llm::{CallRecord, CallStatus};
 use deadpool_postgres::Pool;
@@ -22,6 +25,7 @@ const QUEUE: usize = 50_000;
 #[derive(Debug, Clone)]
 pub(crate) struct Recorder {
     tx: Option<mpsc::Sender<Msg>>,
+    pool: Option<Pool>,
     dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -36,6 +40,7 @@ impl Recorder {
     pub(crate) fn disabled() -> Self {
         Self {
             tx: None,
+            pool: None,
             dropped: Default::default(),
         }
     }
@@ -43,10 +48,21 @@ impl Recorder {
     /// Starts the background writer for `pool` (needs a Tokio runtime).
     pub(crate) fn start(pool: Pool) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(pool, rx));
+        tokio::spawn(write_loop(pool.clone(), rx));
         Self {
             tx: Some(tx),
+            pool: Some(pool),
             dropped: Default::default(),
+        }
+    }
+
+    /// Writes the row of an upstream call about to be sent, and waits until it is stored (a
+    /// call that cannot be recorded must not be sent). Without a database there is nothing to
+    /// write.
+    pub(crate) async fn sent(&self, rec: &CallRecord) -> Result<(), crate::db::llm::LlmStoreError> {
+        match &self.pool {
+            Some(pool) => crate::db::llm::insert_sent(pool, rec).await,
+            None => Ok(()),
         }
     }
 
@@ -108,7 +124,7 @@ async fn write(pool: &Pool, batch: &mut Vec<CallRecord>) {
     if batch.is_empty() {
         return;
     }
-    if let Err(e) = crate::db::llm::insert_calls(pool, batch).await {
+    if let Err(e) = crate::db::llm::write_calls(pool, batch).await {
         tracing::warn!(error = %e, rows = batch.len(), "could not write llm_calls rows");
     }
     batch.clear();

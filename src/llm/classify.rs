@@ -2,7 +2,7 @@
 //! (`pipeline::driver`), each LLM-capable stage answered by the executor (LLM, cache, or the
 //! rules engine standing in). For `eval` and the LLM benchmark.
 
-use super::Executor;
+use super::{Executor, Scope};
 use crate::pipeline::driver::{Answerer, Driven, drive};
 use crate::pipeline::provenance::{Answered, Provenance};
 use crate::pipeline::{IndicatorFacts, IndicatorRecord, LlmStage, NormalizationInput};
@@ -12,7 +12,7 @@ use crate::pipeline::{NormalizationStage, Stage};
 /// in when it gives up), else the rules.
 struct ExecutorAnswers<'a> {
     executor: &'a Executor,
-    run_id: Option<&'a str>,
+    scope: Scope<'a>,
 }
 
 impl Answerer for ExecutorAnswers<'_> {
@@ -22,10 +22,7 @@ impl Answerer for ExecutorAnswers<'_> {
         &mut self,
         input: S::Input,
     ) -> Result<Answered<S::Output>, Self::Error> {
-        Ok(self
-            .executor
-            .answer_or_rules::<S>(&input, self.run_id)
-            .await)
+        Ok(self.executor.answer_or_rules::<S>(&input, self.scope).await)
     }
 }
 
@@ -37,7 +34,13 @@ pub async fn classify_record(
 ) -> Driven {
     let facts = IndicatorFacts::from_record(record);
     let norm = NormalizationStage::rules(&NormalizationInput::new(&facts));
-    let mut answers = ExecutorAnswers { executor, run_id };
+    let mut answers = ExecutorAnswers {
+        executor,
+        scope: Scope {
+            run_id,
+            item: Some(&record.id),
+        },
+    };
     match drive(&mut answers, &facts, &norm, Provenance::rules()).await {
         Ok(driven) => driven,
         Err(never) => match never {},

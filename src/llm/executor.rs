@@ -31,7 +31,10 @@ struct Route {
 struct Engine {
     limiter: Arc<Limiter>,
     meter: Arc<Meter>,
-    cache: Option<Cache>,
+    /// Flights in the air or landed; backed by `llm_cache` when answers are cached.
+    flights: Cache,
+    /// Identical prompts share answers (`--no-cache`: only a call's own retries do).
+    cache_answers: bool,
     recorder: Recorder,
     retry: RetryPolicy,
     max_output_tokens: u32,
@@ -47,11 +50,19 @@ pub struct Executor {
     engine: Option<Arc<Engine>>,
 }
 
-/// What one answer attempt sequence produced, before sharing.
-struct Answered {
-    flight: Flight,
-    source: Option<Source>,
-    key: Option<CacheKey>,
+/// Who asks: recorded with each call, and (without the cache) what a flight is shared within.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope<'a> {
+    /// The run the call is recorded under.
+    pub run_id: Option<&'a str>,
+    /// The item (indicator) it is for.
+    pub item: Option<&'a str>,
+}
+
+impl<'a> From<Option<&'a str>> for Scope<'a> {
+    fn from(run_id: Option<&'a str>) -> Self {
+        Self { run_id, item: None }
+    }
 }
 
 impl Executor {
@@ -113,7 +124,8 @@ impl Executor {
                 config.limiter.rpm,
                 config.limiter.tpm,
             )),
-            cache: config.cache.then(|| Cache::new(pool.clone())),
+            flights: Cache::new(if config.cache { pool.clone() } else { None }),
+            cache_answers: config.cache,
             recorder: pool.map(Recorder::start).unwrap_or_else(Recorder::disabled),
             retry: config.retry,
             max_output_tokens: config.max_output_tokens,
@@ -151,68 +163,54 @@ impl Executor {
     /// - only invalid answers within `max_invalid`: the rules answer with `fallback = true`;
     /// - 429s, 5xx, timeouts beyond `max_attempts`, or a rejected request: `Err` (the Restate
     ///   handler retries, then falls back itself).
-    pub async fn answer_for<S: LlmStage>(
+    pub async fn answer_for<'a, S: LlmStage>(
         &self,
         input: &S::Input,
-        run_id: Option<&str>,
+        scope: impl Into<Scope<'a>>,
     ) -> Result<StageOutcome<S::Output>, LlmError> {
+        let scope = scope.into();
         let (Some(route), Some(engine)) = (self.routes.get(&S::NAME), self.engine.as_ref()) else {
             return Ok(Self::rules::<S>(input));
         };
         let started = Instant::now();
         let prompt = S::prompt(input);
-        let ctx = CallCtx {
-            engine,
-            route,
-            prompt: &prompt,
-            run_id,
+        let key = cache::key(route.provider.name(), &route.model, &prompt);
+        let call = Arc::new(Call {
+            engine: engine.clone(),
+            route: route.clone(),
+            prompt,
+            run_id: scope.run_id.map(str::to_string),
             stage: S::NAME,
             waited_us: AtomicU64::new(0),
+        });
+        let flight_key = if engine.cache_answers {
+            key.clone()
+        } else {
+            cache::scoped(&key, scope.run_id, scope.item)
         };
-        let mut done = match &engine.cache {
-            Some(cache) => {
-                let key = cache::key(route.provider.name(), &route.model, &prompt);
-                let (flight, source) = cache
-                    .get_or_fetch(&key, S::NAME, || ctx.fetch::<S>(input, Some(&key)))
-                    .await;
-                Answered {
-                    flight,
-                    source: Some(source),
-                    key: Some(key),
-                }
-            }
-            None => Answered {
-                flight: ctx.fetch::<S>(input, None).await,
-                source: None,
-                key: None,
-            },
-        };
+        let (mut flight, mut source) = self.fly::<S>(&call, input, &key, &flight_key).await;
         // A shared or stored answer must still validate for this caller's input.
-        if let (Ok(hit), Some(source), Some(key), Some(cache)) =
-            (&done.flight, done.source, &done.key, &engine.cache)
+        if let Ok(hit) = &flight
             && source != Source::Upstream
             && S::parse_answer(input, &hit.answer).is_err()
         {
             tracing::warn!(stage = %S::NAME, key = %key, "cached answer no longer validates; asking again");
-            cache.evict(key).await;
-            done = Answered {
-                flight: ctx.fetch::<S>(input, Some(key)).await,
-                source: None,
-                key: done.key,
-            };
+            engine.flights.evict(&flight_key).await;
+            (flight, source) = self.fly::<S>(&call, input, &key, &flight_key).await;
         }
-        let from_cache = matches!(done.source, Some(Source::Memory | Source::Table));
-        if from_cache && done.flight.is_ok() {
-            ctx.record(
+        let from_cache = matches!(source, Source::Memory | Source::Table);
+        if from_cache && flight.is_ok() {
+            call.record(
                 CallStatus::Cached,
                 0,
                 Usage::default(),
                 0,
-                done.key.as_ref(),
+                Some(&key),
+                None,
                 None,
             );
         }
-        let outcome = match done.flight {
+        let outcome = match flight {
             Ok(hit) => match S::parse_answer(input, &hit.answer) {
                 Ok(output) => StageOutcome {
                     output,
@@ -237,12 +235,9 @@ impl Executor {
                 attempts,
                 reason,
             }) => {
-                engine.meter.answered(
-                    S::NAME,
-                    started.elapsed(),
-                    done.source.map(|_| false),
-                    false,
-                );
+                engine
+                    .meter
+                    .answered(S::NAME, started.elapsed(), Some(false), false);
                 return Err(match kind {
                     FailureKind::Rejected => LlmError::Rejected {
                         stage: S::NAME,
@@ -256,33 +251,62 @@ impl Executor {
                 });
             }
         };
-        let service = started.elapsed().saturating_sub(ctx.waited());
+        let service = started.elapsed().saturating_sub(call.waited());
         engine.meter.answered(
             S::NAME,
             service,
-            done.source.map(|_| from_cache),
+            Some(from_cache),
             outcome.provenance.fallback,
         );
         Ok(outcome)
     }
 
+    /// Joins the flight of `flight_key`, or starts it: `call` asks the provider on the flight's
+    /// own task, so the request completes (and is recorded) even if this caller is dropped.
+    async fn fly<S: LlmStage>(
+        &self,
+        call: &Arc<Call>,
+        input: &S::Input,
+        key: &CacheKey,
+        flight_key: &CacheKey,
+    ) -> (Flight, Source) {
+        let Some(engine) = self.engine.as_ref() else {
+            unreachable!("fly is only called with an engine");
+        };
+        let (call, input, key) = (call.clone(), input.clone(), key.clone());
+        engine
+            .flights
+            .get_or_fetch(flight_key, S::NAME, move || async move {
+                call.fetch::<S>(&input, Some(&key)).await
+            })
+            .await
+    }
+
     /// Like [`Executor::answer_for`] but never fails: when the LLM gives up, the rules engine
     /// stands in (`fallback = true`), as the Restate handler does after its own retries. For
     /// callers without Restate (`eval`, benchmarks).
-    pub async fn answer_or_rules<S: LlmStage>(
+    pub async fn answer_or_rules<'a, S: LlmStage>(
         &self,
         input: &S::Input,
-        run_id: Option<&str>,
+        scope: impl Into<Scope<'a>>,
     ) -> StageOutcome<S::Output> {
-        match self.answer_for::<S>(input, run_id).await {
+        match self.answer_for::<S>(input, scope).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(stage = %S::NAME, error = %e, "LLM gave up; using rules");
-                let mut o = Self::rules::<S>(input);
-                o.provenance.fallback = true;
-                o
+                self.stood_in::<S>(input)
             }
         }
+    }
+
+    /// The rules engine's answer where the LLM gave up, counted as a fallback.
+    pub(crate) fn stood_in<S: Stage>(&self, input: &S::Input) -> StageOutcome<S::Output> {
+        if let Some(e) = &self.engine {
+            e.meter.gave_up();
+        }
+        let mut o = Self::rules::<S>(input);
+        o.provenance.fallback = true;
+        o
     }
 
     /// Provider and model per stage, for the run's record.
@@ -385,12 +409,12 @@ fn fallback<S: LlmStage>(input: &S::Input, attempts: u32) -> StageOutcome<S::Out
     o
 }
 
-/// One answer's context.
-struct CallCtx<'a> {
-    engine: &'a Engine,
-    route: &'a Route,
-    prompt: &'a Prompt,
-    run_id: Option<&'a str>,
+/// One answer's context, owned so that its flight can run on a task of its own.
+struct Call {
+    engine: Arc<Engine>,
+    route: Route,
+    prompt: Prompt,
+    run_id: Option<String>,
     stage: StageName,
     /// Time this caller queued in the limiter (excluded from service time).
     waited_us: AtomicU64,
@@ -409,11 +433,12 @@ fn short(text: &str) -> String {
     text.chars().take(300).collect()
 }
 
-impl CallCtx<'_> {
+impl Call {
     fn waited(&self) -> Duration {
         Duration::from_micros(self.waited_us.load(Ordering::Relaxed))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         status: CallStatus,
@@ -422,10 +447,27 @@ impl CallCtx<'_> {
         attempt: u32,
         key: Option<&CacheKey>,
         error: Option<String>,
+        call_id: Option<&str>,
     ) {
-        let rec = CallRecord {
+        let rec = self.row(status, latency_ms, usage, attempt, key, error, call_id);
+        self.engine.meter.record(&rec);
+        self.engine.recorder.record(rec);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        status: CallStatus,
+        latency_ms: u64,
+        usage: Usage,
+        attempt: u32,
+        key: Option<&CacheKey>,
+        error: Option<String>,
+        call_id: Option<&str>,
+    ) -> CallRecord {
+        CallRecord {
             at: chrono::Utc::now() - chrono::Duration::milliseconds(latency_ms as i64),
-            run_id: self.run_id.map(str::to_string),
+            run_id: self.run_id.clone(),
             stage: self.stage,
             provider: self.route.provider.name().to_string(),
             model: self.route.model.clone(),
@@ -435,28 +477,53 @@ impl CallCtx<'_> {
             attempt,
             cache_key: key.map(|k| k.0.clone()),
             error: error.map(|e| short(&e)),
-        };
-        self.engine.meter.record(&rec);
-        self.engine.recorder.record(rec);
+            call_id: call_id.map(str::to_string),
+        }
     }
 
     /// Asks the provider until a valid answer, the invalid-answer budget or the retry budget is
     /// spent.
     async fn fetch<S: LlmStage>(&self, input: &S::Input, key: Option<&CacheKey>) -> Flight {
-        let e = self.engine;
+        let e = &*self.engine;
         let policy = e.retry;
-        let estimate = tokens::estimate_prompt(self.prompt) + e.limiter.expected_output_tokens();
+        let estimate = tokens::estimate_prompt(&self.prompt) + e.limiter.expected_output_tokens();
         let (mut attempts, mut invalid, mut failures) = (0u32, 0u32, 0u32);
         loop {
             attempts += 1;
             let permit = e.limiter.acquire(estimate).await;
             self.waited_us
                 .fetch_add(permit.waited().as_micros() as u64, Ordering::Relaxed);
+            // On record before it is sent: a paid call is never lost with this process.
+            let call_id = crate::host::random_token(24);
+            let pending = self.row(
+                CallStatus::Sent,
+                0,
+                Usage::default(),
+                attempts,
+                key,
+                None,
+                Some(&call_id),
+            );
+            if let Err(err) = e.recorder.sent(&pending).await {
+                e.limiter.settle(permit, CallEnd::Failed);
+                tracing::warn!(stage = %self.stage, error = %err, "cannot record an LLM call; not sending it");
+                failures += 1;
+                if failures >= policy.max_attempts {
+                    return Err(Failure {
+                        kind: FailureKind::GaveUp,
+                        attempts,
+                        reason: format!("the call could not be recorded before sending: {err}"),
+                    });
+                }
+                tokio::time::sleep(backoff(&policy, failures - 1)).await;
+                continue;
+            }
             let sent = Instant::now();
             let req = CompletionRequest {
                 model: &self.route.model,
-                prompt: self.prompt,
+                prompt: &self.prompt,
                 max_output_tokens: e.max_output_tokens,
+                request_id: Some(&call_id),
             };
             // The HTTP client has the same timeout; this guard also covers a stuck body read.
             let guard = e.timeout + Duration::from_secs(5);
@@ -481,7 +548,15 @@ impl CallCtx<'_> {
                             .map_err(|e| e.to_string())
                     }) {
                         Ok(answer) => {
-                            self.record(CallStatus::Ok, ms, c.usage, attempts, key, None);
+                            self.record(
+                                CallStatus::Ok,
+                                ms,
+                                c.usage,
+                                attempts,
+                                key,
+                                None,
+                                Some(&call_id),
+                            );
                             return Ok(CachedAnswer {
                                 answer,
                                 provider: self.route.provider.name().to_string(),
@@ -498,6 +573,7 @@ impl CallCtx<'_> {
                                 attempts,
                                 key,
                                 Some(reason.clone()),
+                                Some(&call_id),
                             );
                             invalid += 1;
                             tracing::debug!(stage = %self.stage, attempt = attempts, %reason, "invalid LLM answer");
@@ -538,6 +614,7 @@ impl CallCtx<'_> {
                         attempts,
                         key,
                         Some(err.to_string()),
+                        Some(&call_id),
                     );
                     err
                 }

@@ -95,7 +95,8 @@ pub struct LlmSummary {
     pub errors: u64,
     /// Timeouts.
     pub timeouts: u64,
-    /// Answers where the rules engine stood in after invalid LLM answers.
+    /// Answers where the rules engine stood in for the LLM (after invalid answers, or when it
+    /// gave up: retries spent, request rejected).
     pub fallbacks: u64,
     /// Input tokens billed.
     pub tokens_in: u64,
@@ -205,6 +206,12 @@ impl Meter {
             s.hits += u64::from(hit);
         }
         s.fallbacks += u64::from(fallback);
+    }
+
+    /// The rules engine stood in for a stage the LLM gave up on (retries spent, request
+    /// rejected): a fallback like one after invalid answers.
+    pub(crate) fn gave_up(&self) {
+        self.state().fallbacks += 1;
     }
 
     /// Upstream calls and tokens in the last minute (scaled up while less than a minute has
@@ -431,6 +438,7 @@ mod tests {
             attempt: 1,
             cache_key: None,
             error: None,
+            call_id: None,
         }
     }
 

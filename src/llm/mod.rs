@@ -23,7 +23,7 @@ pub mod secret;
 pub(crate) mod tokens;
 
 pub use config::{LlmConfig, LlmConfigError, LlmSettings, ProviderKind};
-pub use executor::Executor;
+pub use executor::{Executor, Scope};
 pub use meter::LlmSummary;
 
 use crate::pipeline::stage::StageName;

@@ -109,6 +109,9 @@ impl OpenAi {
             .post(self.url())
             .timeout(self.settings.timeout)
             .json(&self.request_body(&req));
+        if let Some(id) = req.request_id {
+            builder = builder.header("x-client-request-id", id);
+        }
         if let Some(k) = key {
             builder = match self.settings.auth {
                 OpenAiAuth::Bearer => builder.bearer_auth(k.expose()),

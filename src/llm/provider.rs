@@ -21,6 +21,8 @@ pub struct CompletionRequest<'a> {
     pub prompt: &'a Prompt,
     /// Most output tokens.
     pub max_output_tokens: u32,
+    /// Our id of this request, sent as `X-Client-Request-Id` (it names the `llm_calls` row).
+    pub request_id: Option<&'a str>,
 }
 
 pub use crate::db::llm::Usage;

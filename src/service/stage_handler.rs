@@ -4,7 +4,7 @@
 
 use super::app::App;
 use crate::llm::config::OnLlmFailure;
-use crate::llm::{Choice, Executor, StageOutcome};
+use crate::llm::{Choice, Executor, Scope, StageOutcome};
 use crate::pipeline::stage::LlmStage;
 use restate_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -45,10 +45,14 @@ pub(crate) async fn run_stage<S: LlmStage>(
         Choice::Llm { .. } => {
             let executor = app.executor.clone();
             let input = req.input.clone();
-            let run_id = req.run_id.clone();
-            let answered =
-                ctx.run(|| async move {
-                    Ok(Json(executor.answer_for::<S>(&input, Some(&run_id)).await?))
+            let (run_id, item) = (req.run_id.clone(), req.indicator_id.clone());
+            let answered = ctx
+                .run(|| async move {
+                    let scope = Scope {
+                        run_id: Some(&run_id),
+                        item: Some(&item),
+                    };
+                    Ok(Json(executor.answer_for::<S>(&input, scope).await?))
                 })
                 .name(S::NAME.as_str())
                 .retry_policy(llm_retry_policy())
@@ -59,9 +63,7 @@ pub(crate) async fn run_stage<S: LlmStage>(
                 // stored provenance says so (unless the policy is to fail).
                 Err(e) => {
                     tracing::warn!(stage = %S::NAME, indicator = %req.indicator_id, error = %e, "LLM gave up");
-                    let mut o = Executor::rules::<S>(&req.input);
-                    o.provenance.fallback = true;
-                    (o, Some(e.to_string()))
+                    (app.executor.stood_in::<S>(&req.input), Some(e.to_string()))
                 }
             };
             if outcome.provenance.fallback && app.executor.on_failure() == OnLlmFailure::Fail {

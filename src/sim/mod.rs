@@ -153,6 +153,12 @@ impl SimHandle {
         self.state.snapshot()
     }
 
+    /// The `X-Client-Request-Id` of every request received so far (the client's own ids of its
+    /// calls: restate-classify sends the `llm_calls.call_id` of each).
+    pub fn request_ids(&self) -> Vec<String> {
+        self.state.request_ids()
+    }
+
     /// Stops serving (held `timeout` requests are released).
     pub(crate) async fn stop(mut self) {
         self.cancel.cancel();

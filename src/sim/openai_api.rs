@@ -91,6 +91,10 @@ fn question(headers: &HeaderMap, body: &Value) -> Result<(Question, String), Str
             system_tokens: estimate_text(&prompt.system),
             system_hash: text_hash(&prompt.system),
             api_key,
+            request_id: headers
+                .get("x-client-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         },
         model,
     ))

@@ -79,6 +79,8 @@ pub(crate) struct Question {
     pub system_hash: u64,
     /// The key the client sent.
     pub api_key: Option<String>,
+    /// The client's id of the request (`X-Client-Request-Id`), if it sent one.
+    pub request_id: Option<String>,
 }
 
 /// Simulated token usage.
@@ -131,6 +133,8 @@ struct Inner {
     rng: StdRng,
     seen_systems: HashSet<u64>,
     stats: SimStats,
+    /// Every client request id received, in arrival order (accepted or not).
+    request_ids: Vec<String>,
 }
 
 /// Shared by all connections.
@@ -173,6 +177,7 @@ impl SimState {
             tokens,
             rng: StdRng::seed_from_u64(config.seed),
             seen_systems: HashSet::new(),
+            request_ids: Vec::new(),
             stats,
         };
         Self {
@@ -188,6 +193,11 @@ impl SimState {
     }
 
     /// Counters now.
+    /// The client request ids received so far.
+    pub(crate) fn request_ids(&self) -> Vec<String> {
+        self.lock().request_ids.clone()
+    }
+
     pub(crate) fn snapshot(&self) -> SimStats {
         let i = self.lock();
         let mut s = i.stats.clone();
@@ -211,6 +221,9 @@ impl SimState {
         let mut i = self.lock();
         i.stats.requests += 1;
         i.arrivals.add(now, 1);
+        if let Some(id) = &q.request_id {
+            i.request_ids.push(id.clone());
+        }
         *i.stats
             .by_stage
             .entry(q.stage.as_str().to_string())
