@@ -91,6 +91,15 @@ impl TestPostgres {
         self.target.url()
     }
 
+    /// A client of its database.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test PostgreSQL");
+        tokio::spawn(conn);
+        client
+    }
+
     /// Process id (for fault injection).
     pub fn pid(&self) -> u32 {
         self.pid

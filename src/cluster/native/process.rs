@@ -157,7 +157,7 @@ pub(crate) fn kill_now(pid: u32, expect: &str) -> Result<(), ProcessError> {
 
 /// SIGKILLs a component's whole process group (it leads one: spawned with its own group), as a
 /// machine crash would: a server's worker processes die with it.
-pub(crate) fn kill_group(pid: u32, expect: &str) -> Result<(), ProcessError> {
+pub fn kill_group(pid: u32, expect: &str) -> Result<(), ProcessError> {
     if !is_alive(pid, expect) {
         return Ok(());
     }
