@@ -4,7 +4,6 @@ use super::container_spec::LABEL_CLUSTER;
 use super::credentials::CredentialsError;
 use super::docker::engine::EngineError;
 use super::health::ProbeError;
-use super::native::postgres::PostgresError;
 use super::native::process::ProcessError;
 use super::object_store::ObjectStoreError;
 use super::spec::SpecError;
@@ -15,7 +14,7 @@ use crate::tools::ToolError;
 
 /// Errors of the cluster lifecycle.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ClusterError {
+pub enum ClusterError {
     /// The cluster description is invalid.
     #[error(transparent)]
     Spec(#[from] SpecError),
@@ -34,9 +33,24 @@ pub(crate) enum ClusterError {
     /// The Docker engine is absent or refused a call.
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// Preparing the native PostgreSQL failed.
-    #[error(transparent)]
-    Postgres(#[from] PostgresError),
+    /// `initdb` failed (native runtime).
+    #[error("initdb failed for {data_dir}: {output}")]
+    Initdb {
+        /// Data dir.
+        data_dir: String,
+        /// What it printed.
+        output: String,
+    },
+    /// The unprivileged user cannot reach the native PostgreSQL's data dir.
+    #[error(
+        "PostgreSQL must run as user {user} (we are root), but {user} cannot write {path}: a parent directory is not traversable. Use --state-dir under a world-traversable directory (e.g. /var/tmp) or run as a normal user"
+    )]
+    PgNotReachable {
+        /// The user.
+        user: String,
+        /// The dir.
+        path: String,
+    },
     /// PostgreSQL did not answer as it should.
     #[error(transparent)]
     PgServer(#[from] PgServerError),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Errors talking to the object store.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ObjectStoreError {
+pub enum ObjectStoreError {
     /// Endpoint URL or bucket name invalid.
     #[error("object store endpoint {endpoint}: {reason}")]
     Endpoint {

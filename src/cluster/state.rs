@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Errors reading or writing `cluster.json`.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum StateError {
+pub enum StateError {
     /// I/O failure.
     #[error("{path}: {source}")]
     Io {

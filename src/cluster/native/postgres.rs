@@ -5,43 +5,11 @@
 use super::process::Launch;
 use crate::cluster::container_spec::POSTGRES_SETTINGS;
 use crate::cluster::credentials::{Credentials, write_private};
+use crate::cluster::error::ClusterError;
 use crate::cluster::spec::ClusterSpec;
 use crate::host::running_as_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Errors preparing or reaching PostgreSQL.
-#[derive(Debug, thiserror::Error)]
-pub enum PostgresError {
-    /// `initdb` failed.
-    #[error("initdb failed for {data_dir}: {output}")]
-    Initdb {
-        /// Data dir.
-        data_dir: String,
-        /// What it printed.
-        output: String,
-    },
-    /// A file operation failed.
-    #[error("{what} {path}: {source}")]
-    Io {
-        /// What we were doing.
-        what: &'static str,
-        /// The path.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The unprivileged user cannot reach the data dir.
-    #[error(
-        "PostgreSQL must run as user {user} (we are root), but {user} cannot write {path}: a parent directory is not traversable. Use --state-dir under a world-traversable directory (e.g. /var/tmp) or run as a normal user"
-    )]
-    NotReachable {
-        /// The user.
-        user: String,
-        /// The dir.
-        path: String,
-    },
-}
 
 /// The unprivileged user the server runs as when we are root.
 pub(crate) fn server_user() -> Option<String> {
@@ -71,7 +39,7 @@ pub fn ensure_initialized(
     spec: &ClusterSpec,
     creds: &Credentials,
     pg_bin: &Path,
-) -> Result<(), PostgresError> {
+) -> Result<(), ClusterError> {
     let data = data_dir(spec);
     let root = data
         .parent()
@@ -79,7 +47,7 @@ pub fn ensure_initialized(
         .unwrap_or_else(|| data.clone());
     let io = |what: &'static str, p: &Path| {
         let path = p.display().to_string();
-        move |source| PostgresError::Io { what, path, source }
+        move |source| ClusterError::Io { what, path, source }
     };
     std::fs::create_dir_all(&root).map_err(io("creating", &root))?;
     let user = server_user();
@@ -91,7 +59,7 @@ pub fn ensure_initialized(
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            return Err(PostgresError::NotReachable {
+            return Err(ClusterError::PgNotReachable {
                 user: u.clone(),
                 path: root.display().to_string(),
             });
@@ -134,7 +102,7 @@ pub fn ensure_initialized(
     let out = out?;
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(&data);
-        return Err(PostgresError::Initdb {
+        return Err(ClusterError::Initdb {
             data_dir: data.display().to_string(),
             output: format!(
                 "{}{}",
@@ -146,13 +114,13 @@ pub fn ensure_initialized(
     Ok(())
 }
 
-fn chown_tree(root: &Path, user: &str) -> Result<(), PostgresError> {
+fn chown_tree(root: &Path, user: &str) -> Result<(), ClusterError> {
     let status = Command::new("chown")
         .arg("-R")
         .arg(format!("{user}:"))
         .arg(root)
         .status()
-        .map_err(|source| PostgresError::Io {
+        .map_err(|source| ClusterError::Io {
             what: "chown",
             path: root.display().to_string(),
             source,
@@ -160,7 +128,7 @@ fn chown_tree(root: &Path, user: &str) -> Result<(), PostgresError> {
     if status.success() {
         Ok(())
     } else {
-        Err(PostgresError::Io {
+        Err(ClusterError::Io {
             what: "chown",
             path: root.display().to_string(),
             source: std::io::Error::other(format!("chown exited with {status}")),
