@@ -3,13 +3,16 @@
 //! Each section is declared once (`cluster::settings::ClusterSettings`, `tools::ToolSettings`,
 //! `db::target::DatabaseSettings`, `llm::config::LlmSettings`): clap fills it from flags and
 //! their `RESTATE_CLASSIFY_*` variables, serde from the file, and `over` layers them field by
-//! field. The YAML file is `--config FILE` (or `RESTATE_CLASSIFY_CONFIG`), else
+//! field. The `conventions:` section (a house's overrides of the labelling conventions table,
+//! `pipeline::conventions::ConventionsOverrides`) exists only in the file: it is data, not a
+//! flag. The YAML file is `--config FILE` (or `RESTATE_CLASSIFY_CONFIG`), else
 //! `restate-classify.yaml` in the current directory when it exists. Reconciling the cluster
 //! settings with a cluster's recorded spec is the cluster's business, when it is opened.
 
 use crate::cluster::settings::ClusterSettings;
 use crate::db::target::DatabaseSettings;
 use crate::llm::config::{LlmConfig, LlmConfigError, LlmSettings};
+use crate::pipeline::conventions::{Conventions, ConventionsError, ConventionsOverrides};
 use crate::tools::ToolSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -41,7 +44,7 @@ pub enum ConfigError {
 /// The YAML file's schema: one section per concern.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct FileConfig {
+pub struct FileConfig {
     /// Cluster shape, location, runtime and images.
     pub cluster: ClusterSettings,
     /// Where external programs are.
@@ -50,11 +53,14 @@ pub(crate) struct FileConfig {
     pub database: DatabaseSettings,
     /// LLM providers, budgets, cache and prices.
     pub llm: LlmSettings,
+    /// Overrides of the labelling conventions table (`restate-classify conventions` prints the
+    /// effective one).
+    pub conventions: ConventionsOverrides,
 }
 
 impl FileConfig {
     /// Loads `explicit`, else `restate-classify.yaml` if present, else defaults.
-    pub(crate) fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
@@ -90,6 +96,8 @@ pub struct Config {
     pub database: DatabaseSettings,
     /// LLM settings (resolved, keys included, by [`Config::llm`]).
     pub llm: LlmSettings,
+    /// The house's overrides of the conventions table (from the file only).
+    pub conventions: ConventionsOverrides,
 }
 
 impl Config {
@@ -100,7 +108,13 @@ impl Config {
             tools: flags.tools.over(file.tools),
             database: flags.database.over(file.database),
             llm: flags.llm.over(file.llm),
+            conventions: file.conventions,
         }
+    }
+
+    /// The effective conventions table: the built-in one with the file's overrides.
+    pub(crate) fn conventions(&self) -> Result<Conventions, ConventionsError> {
+        Conventions::builtin().with_overrides(&self.conventions)
     }
 
     /// The resolved LLM configuration, API keys from the process environment.
@@ -155,6 +169,46 @@ mod tests {
         assert_eq!(
             c.cluster.images(None).restate,
             "mirror.local/restate:1.7.12"
+        );
+    }
+
+    #[test]
+    fn conventions_overrides_come_from_the_file_and_are_checked() {
+        use crate::pipeline::taxonomy::HeatMapOrientation;
+        let file = FileConfig::parse(
+            "conventions:\n  review-threshold: 0.5\n  classes:\n    borrowing-rates: {orientation: neutral}\n",
+            Path::new("house.yaml"),
+        )
+        .unwrap();
+        let c = Config::layer(file, Config::default());
+        let t = c.conventions().unwrap();
+        assert_eq!(
+            t.class("borrowing-rates").unwrap().orientation,
+            Some(HeatMapOrientation::Neutral)
+        );
+        assert_eq!(t.review_threshold, 0.5);
+        let err = FileConfig::parse(
+            "conventions:\n  classes:\n    borrowing-rates: {orientatoin: neutral}\n",
+            Path::new("house.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("house.yaml") && err.contains("orientatoin"),
+            "{err}"
+        );
+        let file = FileConfig::parse(
+            "conventions:\n  classes:\n    policy-rates: {orientation: neutral}\n",
+            Path::new("house.yaml"),
+        )
+        .unwrap();
+        let err = Config::layer(file, Config::default())
+            .conventions()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("conventions.classes.policy-rates: no such class"),
+            "{err}"
         );
     }
 

@@ -44,8 +44,18 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         // Offline: needs no cluster configuration.
         Command::Eval(args) => {
             let config = cli.global.config_with(Some(&args.llm))?;
-            cli::eval::run(args, &config.llm).await?;
+            cli::install_conventions(&config)?;
+            cli::eval::run(args, &config).await?;
             Ok(0)
+        }
+        Command::Conventions(args) => {
+            let config = cli.global.config()?;
+            cli::conventions::run(&config, args)?;
+            Ok(0)
+        }
+        Command::Review(args) => {
+            let config = cli.global.config()?;
+            cli::review::run(&config, args).await
         }
         Command::Setup(args) => {
             let config = cli.global.config()?;
@@ -63,18 +73,22 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 cli::bench::BenchCommand::Ceiling(_) => None,
             };
             let config = cli.global.config_with(llm)?;
+            cli::install_conventions(&config)?;
             cli::bench::run(&config, cmd).await
         }
         Command::AllInOne(args) => {
             let config = cli.global.config_with(Some(&args.classify.llm))?;
+            cli::install_conventions(&config)?;
             cli::all_in_one::run(&config, args, interrupt_token()).await
         }
         Command::Classify(args) => {
             let config = cli.global.config_with(Some(&args.llm))?;
+            cli::install_conventions(&config)?;
             cli::classify::run(&config, args, interrupt_token()).await
         }
         Command::Serve(args) => {
             let config = cli.global.config_with(Some(&args.llm))?;
+            cli::install_conventions(&config)?;
             cli::serve::run(&config, args).await
         }
         Command::Status(args) => {
@@ -90,8 +104,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::compose::run(&config, args)?;
             Ok(0)
         }
-        // Needs no configuration: a local simulator.
-        Command::LlmSim(args) => cli::llm_sim::run(args).await,
+        // A local simulator: only the conventions its rules answer with come from the config.
+        Command::LlmSim(args) => {
+            cli::install_conventions(&cli.global.config()?)?;
+            cli::llm_sim::run(args).await
+        }
     }
 }
 

@@ -129,13 +129,17 @@ pub async fn run(
 }
 
 /// 0 when the run completed with every indicator classified, else 1.
-pub fn exit_code(s: &RunSummary) -> i32 {
+pub(crate) fn exit_code(s: &RunSummary) -> i32 {
     if s.interrupted || s.failed > 0 { 1 } else { 0 }
 }
 
 /// Prints the end-of-run summary (table, or JSON with `json`; `llm`: the LLM accounting, when
 /// an LLM answered).
-pub fn print_summary(s: &RunSummary, json: bool, llm: Option<&LlmSummary>) -> anyhow::Result<()> {
+pub(crate) fn print_summary(
+    s: &RunSummary,
+    json: bool,
+    llm: Option<&LlmSummary>,
+) -> anyhow::Result<()> {
     if json {
         let mut out = serde_json::json!({
             "run_id": s.run_id,

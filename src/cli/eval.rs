@@ -1,7 +1,10 @@
-//! `eval FILE [--provider rules|openai|anthropic] [--json]`: classify a labelled dataset without
-//! Restate and report per-field accuracy and the most common confusions. With an LLM provider the
-//! stages are answered through the LLM executor (limiter, cache, retries, rules fallback).
+//! `eval FILE [--provider rules|openai|anthropic] [--json] [--review-threshold X]`: classify a
+//! labelled dataset without Restate and report per-field accuracy, the most common confusions,
+//! calibration (accuracy by confidence band) and the share of records a review threshold would
+//! flag. With an LLM provider the stages are answered through the LLM executor (limiter, cache,
+//! retries, rules fallback). The conventions are the config file's (`conventions:`).
 
+use crate::config::Config;
 use crate::llm::classify::classify_record;
 use crate::llm::{Executor, LlmConfig, LlmConfigError, LlmSettings, LlmSummary};
 use crate::pipeline::eval::{self, DatasetError, EvalReport};
@@ -24,6 +27,22 @@ pub struct EvalArgs {
     /// Print only `{"n":N,"accuracy":{…}}` on stdout.
     #[arg(long)]
     pub json: bool,
+    /// With --json, add `"calibration"` (bands and the review share) to the summary.
+    #[arg(long, requires = "json")]
+    pub calibration: bool,
+    /// Weakest-field confidence below which a record needs review (default: the conventions'
+    /// `review-threshold`).
+    #[arg(long, value_name = "X", value_parser = unit_interval)]
+    pub review_threshold: Option<f64>,
+}
+
+fn unit_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0 and 1"))
+    }
 }
 
 /// Why `eval` failed.
@@ -53,8 +72,13 @@ pub enum EvalError {
     Llm(#[from] LlmConfigError),
 }
 
-/// Runs `eval` with `llm` (its flags over the config file), printing the report on stdout.
-pub async fn run(args: &EvalArgs, llm: &LlmSettings) -> Result<(), EvalError> {
+/// Runs `eval` with the config (LLM flags over the file, conventions installed), printing the
+/// report on stdout.
+pub async fn run(args: &EvalArgs, config: &Config) -> Result<(), EvalError> {
+    let llm = &config.llm;
+    let threshold = args
+        .review_threshold
+        .unwrap_or(crate::pipeline::conventions::effective().review_threshold);
     let text = std::fs::read_to_string(&args.file).map_err(|source| EvalError::Read {
         path: args.file.clone(),
         source,
@@ -87,19 +111,30 @@ pub async fn run(args: &EvalArgs, llm: &LlmSettings) -> Result<(), EvalError> {
     if args.json {
         // The documented summary first, in its key order; the LLM accounting after it.
         #[derive(serde::Serialize)]
+        struct Calibration {
+            bands: Vec<eval::Band>,
+            review: eval::ReviewShare,
+        }
+        #[derive(serde::Serialize)]
         struct WithLlm<'a, T: serde::Serialize> {
             #[serde(flatten)]
             summary: T,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            calibration: Option<Calibration>,
             #[serde(skip_serializing_if = "Option::is_none")]
             llm: Option<&'a LlmSummary>,
         }
         let out = WithLlm {
             summary: report.summary(),
+            calibration: args.calibration.then(|| Calibration {
+                bands: report.calibration(),
+                review: report.review_share(threshold),
+            }),
             llm: summary.as_ref(),
         };
         println!("{}", serde_json::to_string(&out)?);
     } else {
-        print!("{}", render(&report, args, &provider));
+        print!("{}", render(&report, args, &provider, threshold));
         if let Some(s) = &summary {
             print!("{}", render_llm(s));
         }
@@ -177,8 +212,72 @@ fn render_llm(s: &LlmSummary) -> String {
     )
 }
 
-/// The human-readable report: accuracy table, confusion table, list of misses.
-fn render(report: &EvalReport, args: &EvalArgs, provider: &str) -> String {
+/// `correct / total` as a percentage cell ("–" when empty).
+fn pct(correct: usize, total: usize) -> Cell {
+    let text = if total == 0 {
+        "–".to_string()
+    } else {
+        format!("{:.1}%", 100.0 * correct as f64 / total as f64)
+    };
+    Cell::new(text).set_alignment(CellAlignment::Right)
+}
+
+/// Accuracy by confidence band, per field and by record, and what the review threshold flags.
+fn render_calibration(report: &EvalReport, threshold: f64) -> String {
+    let mut t = Table::new();
+    let mut header = vec!["confidence".to_string(), "answers".into(), "right".into()];
+    header.extend(eval::EvalField::ALL.iter().map(|f| f.to_string()));
+    header.extend([
+        "records (weakest field)".to_string(),
+        "all five right".into(),
+    ]);
+    t.load_style(UTF8_FULL_CONDENSED).set_header(header);
+    let per_field: Vec<Vec<(f64, usize, usize)>> = eval::EvalField::ALL
+        .iter()
+        .map(|f| report.field_calibration(*f))
+        .collect();
+    for (i, b) in report.calibration().iter().enumerate() {
+        let mut row = vec![
+            Cell::new(format!("{:.1}–{:.1}", b.lo, b.hi)),
+            Cell::new(b.fields).set_alignment(CellAlignment::Right),
+            pct(b.fields_correct, b.fields),
+        ];
+        for f in &per_field {
+            let (_, n, ok) = f[i];
+            row.push(if n == 0 {
+                Cell::new("")
+            } else {
+                Cell::new(format!("{:.0}% of {n}", 100.0 * ok as f64 / n as f64))
+                    .set_alignment(CellAlignment::Right)
+            });
+        }
+        row.push(Cell::new(b.records).set_alignment(CellAlignment::Right));
+        row.push(pct(b.records_correct, b.records));
+        t.add_row(row);
+    }
+    let r = report.review_share(threshold);
+    format!(
+        "\nCalibration (accuracy by confidence band):\n{t}\n\nNeeds review at threshold {threshold:.2} \
+         (a field below it, or the review stages disagreed): {} of {} records ({:.1}%); \
+         all five right: {} of those, {} of the rest.\n",
+        r.flagged,
+        r.n,
+        100.0 * r.share(),
+        pct_text(r.flagged_correct, r.flagged),
+        pct_text(r.rest_correct, r.n - r.flagged),
+    )
+}
+
+fn pct_text(correct: usize, total: usize) -> String {
+    if total == 0 {
+        "–".into()
+    } else {
+        format!("{:.1}%", 100.0 * correct as f64 / total as f64)
+    }
+}
+
+/// The human-readable report: accuracy table, calibration, confusion table, list of misses.
+fn render(report: &EvalReport, args: &EvalArgs, provider: &str, threshold: f64) -> String {
     let mut out = format!(
         "Evaluated {} records from {} with provider {provider}\n\n",
         report.n,
@@ -196,6 +295,7 @@ fn render(report: &EvalReport, args: &EvalArgs, provider: &str) -> String {
         ]);
     }
     out.push_str(&format!("{acc}\n"));
+    out.push_str(&render_calibration(report, threshold));
 
     let confusions = report.confusions();
     if confusions.is_empty() {

@@ -7,9 +7,11 @@ pub(crate) mod bench_llm;
 pub mod classify;
 pub mod cluster;
 pub mod compose;
+pub mod conventions;
 pub mod db;
 pub mod eval;
 pub mod llm_sim;
+pub mod review;
 pub mod serve;
 pub mod setup;
 pub mod status;
@@ -72,6 +74,7 @@ impl GlobalArgs {
                 tools: self.tools.clone(),
                 database: self.database.clone(),
                 llm: LlmSettings::default(),
+                conventions: Default::default(),
             },
         );
         config.llm = match llm {
@@ -87,6 +90,13 @@ impl GlobalArgs {
     }
 }
 
+/// Makes the config's conventions table (the built-in one with the file's overrides) the one
+/// this process classifies with. Called once, before anything classifies or builds a prompt.
+pub fn install_conventions(config: &Config) -> anyhow::Result<()> {
+    crate::pipeline::conventions::install(config.conventions()?)?;
+    Ok(())
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -98,8 +108,14 @@ pub enum Command {
     /// Throughput benchmarks on the real cluster.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// Classify a labelled dataset offline and report per-field accuracy and confusions.
+    /// Classify a labelled dataset offline and report per-field accuracy, confusions and
+    /// calibration (accuracy by confidence band).
     Eval(eval::EvalArgs),
+    /// Print the effective labelling conventions table (built-in, with the config file's
+    /// `conventions:` overrides).
+    Conventions(conventions::ConventionsArgs),
+    /// List stored classifications that need review (low confidence or stages disagreed).
+    Review(review::ReviewArgs),
     /// The main job: cluster start, data, handlers, classify everything, summary.
     AllInOne(all_in_one::AllInOneArgs),
     /// Classify pending indicators (all with --force) through the cluster.

@@ -12,7 +12,7 @@ pub mod compose;
 pub mod container_spec;
 pub mod credentials;
 pub mod docker;
-pub mod error;
+pub(crate) mod error;
 pub mod health;
 pub(crate) mod lifecycle;
 pub mod native;

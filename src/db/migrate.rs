@@ -53,8 +53,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../sql/0003_llm.sql"),
     },
     Migration {
-        name: "0004_llm_calls_sent.sql",
-        sql: include_str!("../../sql/0004_llm_calls_sent.sql"),
+        name: "0004_review.sql",
+        sql: include_str!("../../sql/0004_review.sql"),
+    },
+    Migration {
+        name: "0005_llm_calls_sent.sql",
+        sql: include_str!("../../sql/0005_llm_calls_sent.sql"),
     },
 ];
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// Errors reading or writing results.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ResultsError {
+pub enum ResultsError {
     /// No connection from the pool.
     #[error("database connection: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
@@ -75,6 +75,12 @@ pub struct ClassificationRow {
     pub currency: Option<String>,
     /// Overall confidence.
     pub confidence: Option<f64>,
+    /// Confidence per field (`{"family": 0.9, …}`).
+    pub field_confidence: Option<serde_json::Value>,
+    /// Low confidence or the review stages disagreed: a person should look.
+    pub needs_review: bool,
+    /// Why it needs review.
+    pub review_reasons: Vec<String>,
     /// The whole classification record.
     pub record: Option<serde_json::Value>,
     /// Provider and model per stage.
@@ -85,7 +91,7 @@ pub struct ClassificationRow {
 
 /// Upserts the final row for an indicator in a run. A `failed` row never overwrites a
 /// `classified` one (a late failure report cannot undo a stored result).
-pub(crate) async fn upsert_classification(
+pub async fn upsert_classification(
     pool: &Pool,
     row: &ClassificationRow,
 ) -> Result<(), ResultsError> {
@@ -107,16 +113,30 @@ pub(super) async fn upsert_classifications(
         rows.iter().map(f).collect::<Vec<Option<bool>>>()
     };
     let confidence: Vec<Option<f64>> = rows.iter().map(|r| r.confidence).collect();
+    let field_confidence: Vec<Option<serde_json::Value>> =
+        rows.iter().map(|r| r.field_confidence.clone()).collect();
+    let needs_review: Vec<bool> = rows.iter().map(|r| r.needs_review).collect();
+    // Postgres cannot unnest a text[][] into rows of text[]: reasons travel as one JSON array.
+    let reasons: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::Value::from(r.review_reasons.clone()))
+        .collect();
     let record: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.record.clone()).collect();
     let providers: Vec<serde_json::Value> = rows.iter().map(|r| r.providers.clone()).collect();
     client.execute(
         "INSERT INTO classifications (run_id, indicator_id, workflow_key, status, family, \
          indicator_type, temporal_aggregation, heat_map_orientation, is_currency_denominated, \
          reporting_frequency, time_basis, is_cumulative, unit_type, scale, currency, confidence, \
-         record, providers, error) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         record, providers, error, field_confidence, needs_review, review_reasons) \
+         SELECT u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8, u.c9, u.c10, u.c11, u.c12, u.c13, \
+         u.c14, u.c15, u.c16, u.c17, u.c18, u.c19, u.c20, u.c21, \
+         ARRAY(SELECT jsonb_array_elements_text(u.c22)) \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
          $7::text[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::bool[], $13::text[], \
-         $14::text[], $15::text[], $16::float8[], $17::jsonb[], $18::jsonb[], $19::text[]) \
+         $14::text[], $15::text[], $16::float8[], $17::jsonb[], $18::jsonb[], $19::text[], \
+         $20::jsonb[], $21::bool[], $22::jsonb[]) \
+         AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, \
+         c19, c20, c21, c22) \
          ON CONFLICT (run_id, indicator_id) DO UPDATE SET workflow_key = EXCLUDED.workflow_key, \
          status = EXCLUDED.status, family = EXCLUDED.family, indicator_type = EXCLUDED.indicator_type, \
          temporal_aggregation = EXCLUDED.temporal_aggregation, \
@@ -126,7 +146,8 @@ pub(super) async fn upsert_classifications(
          is_cumulative = EXCLUDED.is_cumulative, unit_type = EXCLUDED.unit_type, \
          scale = EXCLUDED.scale, currency = EXCLUDED.currency, confidence = EXCLUDED.confidence, \
          record = EXCLUDED.record, providers = EXCLUDED.providers, error = EXCLUDED.error, \
-         created_at = now() \
+         field_confidence = EXCLUDED.field_confidence, needs_review = EXCLUDED.needs_review, \
+         review_reasons = EXCLUDED.review_reasons, created_at = now() \
          WHERE classifications.status <> 'classified' OR EXCLUDED.status = 'classified'",
         &[
             &s(|r| r.run_id.clone()),
@@ -148,6 +169,9 @@ pub(super) async fn upsert_classifications(
             &record,
             &providers,
             &o(|r| r.error.clone()),
+            &field_confidence,
+            &needs_review,
+            &reasons,
         ],
     )
     .await
@@ -261,4 +285,77 @@ pub(crate) async fn outcome(
         .await
         .map_err(q("outcome"))?;
     Ok(row.map(|r| r.get(0)))
+}
+
+/// A stored classification that needs review.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ReviewItem {
+    /// Run.
+    pub run_id: String,
+    /// Indicator.
+    pub indicator_id: String,
+    /// Its name, when the source row is still there.
+    pub name: Option<String>,
+    /// Family.
+    pub family: Option<String>,
+    /// Type.
+    pub indicator_type: Option<String>,
+    /// Temporal aggregation.
+    pub temporal_aggregation: Option<String>,
+    /// Orientation.
+    pub heat_map_orientation: Option<String>,
+    /// Currency flag.
+    pub is_currency_denominated: Option<bool>,
+    /// Confidence per field.
+    pub field_confidence: Option<serde_json::Value>,
+    /// Why it needs review.
+    pub reasons: Vec<String>,
+}
+
+/// Classified rows of `run_id` with `needs_review`, least confident first (at most `limit`),
+/// and how many there are in all.
+pub(crate) async fn review_queue(
+    pool: &Pool,
+    run_id: &str,
+    limit: i64,
+) -> Result<(Vec<ReviewItem>, u64), ResultsError> {
+    let client = pool.get().await?;
+    let total: i64 = client
+        .query_one(
+            "SELECT count(*) FROM classifications WHERE run_id = $1 AND needs_review",
+            &[&run_id],
+        )
+        .await
+        .map_err(q("review count"))?
+        .get(0);
+    let rows = client
+        .query(
+            "SELECT c.run_id, c.indicator_id, s.name, c.family, c.indicator_type, \
+             c.temporal_aggregation, c.heat_map_orientation, c.is_currency_denominated, \
+             c.field_confidence, c.review_reasons \
+             FROM classifications c LEFT JOIN source_indicators s ON s.id = c.indicator_id \
+             WHERE c.run_id = $1 AND c.needs_review \
+             ORDER BY c.confidence ASC NULLS FIRST, c.indicator_id LIMIT $2",
+            &[&run_id, &limit],
+        )
+        .await
+        .map_err(q("review queue"))?;
+    let items = rows
+        .iter()
+        .map(|r| ReviewItem {
+            run_id: r.get(0),
+            indicator_id: r.get(1),
+            name: r.get(2),
+            family: r.get(3),
+            indicator_type: r.get(4),
+            temporal_aggregation: r.get(5),
+            heat_map_orientation: r.get(6),
+            is_currency_denominated: r.get(7),
+            field_confidence: r
+                .get::<_, Option<tokio_postgres::types::Json<serde_json::Value>>>(8)
+                .map(|j| j.0),
+            reasons: r.get(9),
+        })
+        .collect();
+    Ok((items, total.max(0) as u64))
 }

@@ -73,7 +73,7 @@ pub(crate) async fn select_indicators(
 }
 
 /// Creates a run with its work list.
-pub(crate) async fn create_run(
+pub async fn create_run(
     pool: &Pool,
     id: &str,
     force: bool,

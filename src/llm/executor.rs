@@ -152,7 +152,7 @@ impl Executor {
 
     /// The rules engine's answer.
     pub(crate) fn rules<S: Stage>(input: &S::Input) -> StageOutcome<S::Output> {
-        crate::pipeline::driver::Rules::answered::<S>(input)
+        crate::pipeline::driver::Rules::effective().answered::<S>(input)
     }
 
     /// Answers stage `S` for `input` (cache, single-flight, LLM), recorded under `run_id`.

@@ -166,6 +166,42 @@ impl<'a> AnswerReader<'a> {
         Ok(c)
     }
 
+    /// An object of confidences (numbers in 0..=1), one per key, returned in `keys` order.
+    pub(crate) fn confidences(
+        &mut self,
+        name: &'static str,
+        keys: &[&'static str],
+    ) -> Result<Vec<f64>, InvalidAnswer> {
+        let v = self.field(name)?;
+        let obj = v.as_object().ok_or_else(|| {
+            invalid(
+                self.stage,
+                format!("\"{name}\" must be an object, got {}", kind(v)),
+            )
+        })?;
+        if let Some(extra) = obj.keys().find(|k| !keys.contains(&k.as_str())) {
+            return Err(invalid(
+                self.stage,
+                format!("\"{name}\": unexpected field \"{extra}\""),
+            ));
+        }
+        keys.iter()
+            .map(|k| {
+                let c = obj.get(*k).and_then(Value::as_f64).ok_or_else(|| {
+                    invalid(self.stage, format!("\"{name}.{k}\" must be a number"))
+                })?;
+                if (0.0..=1.0).contains(&c) {
+                    Ok(c)
+                } else {
+                    Err(invalid(
+                        self.stage,
+                        format!("\"{name}.{k}\" must be between 0 and 1, got {c}"),
+                    ))
+                }
+            })
+            .collect()
+    }
+
     /// The `reasoning` field: a non-blank string.
     pub(crate) fn reasoning(&mut self) -> Result<String, InvalidAnswer> {
         let v = self.field("reasoning")?;

@@ -10,6 +10,7 @@ use super::aggregation;
 use super::answer::{self, AnswerReader};
 use super::classification::{Classification, DraftFields, ReviewField, ReviewFlag};
 use super::concept;
+use super::conventions::{self, Conventions};
 use super::facts::IndicatorFacts;
 use super::normalization::NormalizationOutput;
 use super::orientation;
@@ -18,7 +19,6 @@ use super::taxonomy::{
     IndicatorType, ReportingFrequency, TemporalAggregation, TimeBasis, UnitType,
 };
 use super::time_inference::{self, CumulativeSignal};
-use super::type_classification::expected_currency;
 use super::view::IndicatorView;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -103,8 +103,8 @@ impl Flags {
     }
 }
 
-/// The rules' consistency checks.
-pub(crate) fn check(input: &ReviewInput) -> Vec<ReviewFlag> {
+/// The rules' consistency checks under the conventions `conv`.
+pub(crate) fn check(input: &ReviewInput, conv: &Conventions) -> Vec<ReviewFlag> {
     use ReviewField as F;
     let d = &input.draft;
     let view = &input.indicator;
@@ -116,7 +116,7 @@ pub(crate) fn check(input: &ReviewInput) -> Vec<ReviewFlag> {
             format!("{} is not a type of family {}", d.indicator_type, d.family),
         );
     }
-    let v = concept::verdict(view);
+    let v = concept::verdict(view, conv);
     if v.confidence >= 0.85 && v.family() != d.family {
         let why = format!(
             "the name and units read as a {} ({}): {}",
@@ -168,8 +168,20 @@ pub(crate) fn check(input: &ReviewInput) -> Vec<ReviewFlag> {
         );
     }
 
+    let agg = aggregation::temporal_aggregation(d.indicator_type, view, d.is_cumulative, conv);
+    if agg.confidence >= 0.85
+        && agg.value != d.temporal_aggregation
+        && aggregation::allowed(d.indicator_type).contains(&d.temporal_aggregation)
+        && !(d.is_cumulative || cumulative_agg)
+    {
+        flags.add(
+            F::TemporalAggregation,
+            format!("expected {}: {}", agg.value, agg.why),
+        );
+    }
+
     if view.unit_type != UnitType::Unknown {
-        let expected = expected_currency(d.indicator_type, view);
+        let expected = concept::currency(d.indicator_type, view, conv).value;
         if expected != d.is_currency_denominated {
             flags.add(
                 F::IsCurrencyDenominated,
@@ -209,7 +221,7 @@ pub(crate) fn check(input: &ReviewInput) -> Vec<ReviewFlag> {
         }
     }
 
-    let o = orientation::orientation(d.indicator_type, view);
+    let o = orientation::orientation(d.indicator_type, view, conv);
     if o.confidence >= 0.85 && o.value != d.heat_map_orientation {
         flags.add(
             F::HeatMapOrientation,
@@ -224,19 +236,24 @@ impl Stage for BooleanReviewStage {
     type Input = ReviewInput;
     type Output = ReviewOutput;
 
-    fn rules(input: &ReviewInput) -> ReviewOutput {
-        let flags = check(input);
-        let reasoning = if flags.is_empty() {
-            "the draft is consistent with the taxonomy and the evidence".to_string()
-        } else {
-            let names: Vec<&str> = flags.iter().map(|f| f.field.as_str()).collect();
-            format!("inconsistent: {}", names.join(", "))
-        };
-        ReviewOutput {
-            confidence: if flags.is_empty() { 0.9 } else { 0.8 },
-            flags,
-            reasoning,
-        }
+    fn rules_with(input: &ReviewInput, conv: &super::conventions::Conventions) -> ReviewOutput {
+        rules_with(input, conv)
+    }
+}
+
+/// The rules' review under the conventions `conv`.
+pub(crate) fn rules_with(input: &ReviewInput, conv: &Conventions) -> ReviewOutput {
+    let flags = check(input, conv);
+    let reasoning = if flags.is_empty() {
+        "the draft is consistent with the taxonomy and the evidence".to_string()
+    } else {
+        let names: Vec<&str> = flags.iter().map(|f| f.field.as_str()).collect();
+        format!("inconsistent: {}", names.join(", "))
+    };
+    ReviewOutput {
+        confidence: if flags.is_empty() { 0.9 } else { 0.8 },
+        flags,
+        reasoning,
     }
 }
 
@@ -246,20 +263,23 @@ const SYSTEM: &str = "You review a draft classification of an economic indicator
 
 Check that:
 1. indicator_type belongs to family, and the family fits the name, units and description.
-2. temporal_aggregation suits the type: stocks, capacity, prices, yields, indices and gaps are point-in-time (or period-average); flows, balances, volumes and counts are period-total, period-rate, period-average or period-cumulative; rates of change are period-rate; percentages, ratios, spreads and shares are not-applicable; correlations, elasticities and multipliers are period-average.
+2. temporal_aggregation follows the house conventions below and suits the type.
 3. is_cumulative is true exactly when time_basis is cumulative, and then temporal_aggregation is period-cumulative; a level (stock, price, index) cannot be a running total. cumulative_signal is rules evidence of year-to-date values.
 4. is_currency_denominated is true for amounts of money (currency_amount in the units) and false for percentages, rates of change, index points, shares and other proportions.
 5. reporting_frequency matches observed_cadence (from the sample dates) when that is regular.
 6. time_basis is per-period for flows, balances, volumes, counts and rates of change, and point-in-time for stocks, prices and index levels.
-7. heat_map_orientation follows the welfare view: lower is better for unemployment, inflation, debt, risk and volatility; higher for output, income, employment, reserves and confidence; neutral for prices, interest and exchange rates, external balances and sizes.
+7. heat_map_orientation, family, indicator_type and is_currency_denominated follow the house conventions below.
 
+{CONVENTIONS}
 Flag each wrong field once, with a short reason. Fields: family, indicator_type, temporal_aggregation, heat_map_orientation, is_currency_denominated, reporting_frequency, time_basis, is_cumulative.";
 
 impl LlmStage for BooleanReviewStage {
     fn prompt(input: &ReviewInput) -> Prompt {
         answer::prompt(
             StageName::BooleanReview,
-            SYSTEM.replace("{TAXONOMY}", super::family_assignment::TAXONOMY_TEXT),
+            SYSTEM
+                .replace("{TAXONOMY}", super::family_assignment::TAXONOMY_TEXT)
+                .replace("{CONVENTIONS}", &conventions::effective().prompt_text()),
             "Review the draft classification and flag the fields that are wrong.",
             input,
             schema(),
@@ -389,7 +409,10 @@ mod tests {
     }
 
     fn flagged(d: DraftFields) -> Vec<ReviewField> {
-        check(&input(d)).into_iter().map(|f| f.field).collect()
+        check(&input(d), Conventions::builtin())
+            .into_iter()
+            .map(|f| f.field)
+            .collect()
     }
 
     #[test]

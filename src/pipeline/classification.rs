@@ -352,6 +352,20 @@ pub struct Confidences {
 }
 
 impl Confidences {
+    /// The confidence of each field the reference sets label, in record order.
+    pub(crate) fn labelled(&self) -> [(ReviewField, f64); 5] {
+        [
+            (ReviewField::Family, self.family),
+            (ReviewField::IndicatorType, self.indicator_type),
+            (ReviewField::TemporalAggregation, self.temporal_aggregation),
+            (ReviewField::HeatMapOrientation, self.heat_map_orientation),
+            (
+                ReviewField::IsCurrencyDenominated,
+                self.is_currency_denominated,
+            ),
+        ]
+    }
+
     fn field_mut(&mut self, field: ReviewField) -> &mut f64 {
         match field {
             ReviewField::Family => &mut self.family,
@@ -440,6 +454,32 @@ impl Classification {
         self.is_cumulative = f.is_cumulative;
     }
 
+    /// Why a person should look at this classification (empty: no need): a labelled field
+    /// whose confidence is below `threshold`, fields the boolean review flagged, fields the final
+    /// review changed.
+    pub(crate) fn review_reasons(&self, threshold: f64) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .confidence
+            .labelled()
+            .into_iter()
+            .filter(|(_, c)| *c < threshold)
+            .map(|(f, c)| format!("{f} confidence {c:.2} below {threshold:.2}"))
+            .collect();
+        if !self.review_flags.is_empty() {
+            let fields: Vec<&str> = self.review_flags.iter().map(|f| f.field.as_str()).collect();
+            out.push(format!("the review flagged {}", fields.join(", ")));
+        }
+        if !self.corrections.is_empty() {
+            let fields: Vec<&str> = self
+                .corrections
+                .iter()
+                .map(|c| c.field().as_str())
+                .collect();
+            out.push(format!("the final review changed {}", fields.join(", ")));
+        }
+        out
+    }
+
     /// Records the boolean review: its flags, and halved confidence on every flagged field.
     pub(crate) fn with_review(mut self, review: &ReviewOutput) -> Classification {
         self.review_flags = review.flags.clone();
@@ -459,12 +499,13 @@ pub fn assemble(
     family: &FamilyOutput,
     typ: &TypeOutput,
 ) -> Classification {
+    let tc = typ.confidences();
     let mut confidence = Confidences {
         family: family.confidence,
-        indicator_type: typ.confidence,
-        temporal_aggregation: typ.confidence,
-        heat_map_orientation: typ.confidence,
-        is_currency_denominated: typ.confidence,
+        indicator_type: tc.indicator_type,
+        temporal_aggregation: tc.temporal_aggregation,
+        heat_map_orientation: tc.heat_map_orientation,
+        is_currency_denominated: tc.is_currency_denominated,
         reporting_frequency: time.confidence,
         time_basis: time.confidence,
         normalization: norm.confidence,

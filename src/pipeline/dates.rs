@@ -73,10 +73,11 @@ fn full_date(upper: &str) -> Option<NaiveDate> {
 /// "2023-Q4", "2023Q4", "Q4 2023", "Q4-2023".
 fn quarter(compact: &str) -> Option<NaiveDate> {
     let q_pos = compact.find('Q')?;
+    // `get` rather than slicing: a label is arbitrary text and may hold multi-byte characters.
     let (y, q) = if q_pos == 4 {
-        (year(&compact[..4])?, &compact[5..])
+        (year(compact.get(..4)?)?, compact.get(5..)?)
     } else if q_pos == 0 && compact.len() == 6 {
-        (year(&compact[2..])?, &compact[1..2])
+        (year(compact.get(2..)?)?, compact.get(1..2)?)
     } else {
         return None;
     };

@@ -1,11 +1,12 @@
 //! The one path every classification takes after normalization, written once and generic over
-//! who answers a stage: the rules engine ([`Rules`], here), the LLM executor (`eval`,
+//! who answers a stage: the rules engine ([`Rules`], here, under a conventions table), the LLM executor (`eval`,
 //! `bench llm`), or a call to the stage's Restate service (the workflow).
 //!
 //! The driver is `async` only so that an answerer may wait; it does no I/O itself, and with
 //! [`Rules`] it completes on its first poll ([`classify_with_rules`](super::classify_with_rules)
 //! runs it synchronously).
 
+use super::conventions::Conventions;
 use super::provenance::{Answered, Provenance};
 use super::stage::{LlmStage, StageName};
 use super::{
@@ -28,28 +29,42 @@ pub(crate) trait Answerer {
     ) -> impl Future<Output = Result<Answered<S::Output>, Self::Error>>;
 }
 
-/// The rules engine as an answerer.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Rules;
+/// The rules engine as an answerer, under a conventions table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules<'c> {
+    conv: &'c Conventions,
+}
 
-impl Rules {
-    /// Stage `S` answered by the rules engine, with its provenance.
-    pub(crate) fn answered<S: Stage>(input: &S::Input) -> Answered<S::Output> {
+impl<'c> Rules<'c> {
+    /// The rules under `conv` (a house's overrides, in `eval` and tests).
+    pub(crate) fn with(conv: &'c Conventions) -> Self {
+        Self { conv }
+    }
+
+    /// Stage `S` answered by these rules, with its provenance.
+    pub(crate) fn answered<S: Stage>(&self, input: &S::Input) -> Answered<S::Output> {
         Answered {
-            output: S::rules(input),
+            output: S::rules_with(input, self.conv),
             provenance: Provenance::rules(),
         }
     }
 }
 
-impl Answerer for Rules {
+impl Rules<'static> {
+    /// The rules under this process's conventions ([`super::conventions::effective`]).
+    pub(crate) fn effective() -> Self {
+        Self::with(super::conventions::effective())
+    }
+}
+
+impl Answerer for Rules<'_> {
     type Error = std::convert::Infallible;
 
     fn answer<S: LlmStage>(
         &mut self,
         input: S::Input,
     ) -> impl Future<Output = Result<Answered<S::Output>, Self::Error>> {
-        std::future::ready(Ok(Self::answered::<S>(&input)))
+        std::future::ready(Ok(self.answered::<S>(&input)))
     }
 }
 

@@ -2,6 +2,10 @@
 //! [`IndicatorRecord`] fields plus `expected` {family, indicator_type, temporal_aggregation,
 //! is_currency_denominated, heat_map_orientation}; other fields (`notes`, `fixture_file`) are
 //! ignored. Provider-agnostic: [`evaluate`] takes any classifier function.
+//!
+//! Besides accuracy the report keeps each record's per-field confidence, so that
+//! [`EvalReport::calibration`] can say how often answers in each confidence band are right and
+//! [`EvalReport::review_share`] how many records a review threshold would send to a person.
 
 use super::classification::Classification;
 use super::record::IndicatorRecord;
@@ -253,6 +257,91 @@ pub(crate) struct Confusion {
     pub count: usize,
 }
 
+/// One record's per-field confidence and correctness, for calibration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordScore {
+    /// Confidence per field, in [`EvalField::ALL`] order.
+    pub confidence: [f64; 5],
+    /// Whether each field was right, in [`EvalField::ALL`] order.
+    pub correct: [bool; 5],
+    /// The review stages flagged or changed something (stages disagreed).
+    pub disagreed: bool,
+}
+
+impl RecordScore {
+    /// The least confident field's confidence.
+    pub(crate) fn weakest(&self) -> f64 {
+        self.confidence
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// All five fields right.
+    pub(crate) fn all_correct(&self) -> bool {
+        self.correct.iter().all(|c| *c)
+    }
+
+    /// Whether the stored row would carry `needs_review` at `threshold`.
+    pub(crate) fn needs_review(&self, threshold: f64) -> bool {
+        self.disagreed || self.weakest() < threshold
+    }
+}
+
+/// Lower edges of the confidence bands of [`EvalReport::calibration`] (the last band is
+/// [0.9, 1]).
+pub(crate) const BAND_EDGES: [f64; 6] = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/// Accuracy within one confidence band.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Band {
+    /// Lower edge (inclusive).
+    pub lo: f64,
+    /// Upper edge (exclusive, except 1.0).
+    pub hi: f64,
+    /// Field answers whose confidence is in the band.
+    pub fields: usize,
+    /// How many of those are right.
+    pub fields_correct: usize,
+    /// Records whose weakest field is in the band.
+    pub records: usize,
+    /// How many of those are right on all five fields.
+    pub records_correct: usize,
+}
+
+impl Band {
+    /// Share of field answers right (None when empty).
+    pub fn field_accuracy(&self) -> Option<f64> {
+        (self.fields > 0).then(|| self.fields_correct as f64 / self.fields as f64)
+    }
+}
+
+/// What a review threshold does to a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ReviewShare {
+    /// The threshold.
+    pub threshold: f64,
+    /// Records that would need review.
+    pub flagged: usize,
+    /// Records evaluated.
+    pub n: usize,
+    /// Of the flagged, right on all five fields.
+    pub flagged_correct: usize,
+    /// Of the others, right on all five fields.
+    pub rest_correct: usize,
+}
+
+impl ReviewShare {
+    /// Share of records flagged.
+    pub fn share(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.flagged as f64 / self.n as f64
+        }
+    }
+}
+
 /// The result of an evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalReport {
@@ -262,6 +351,8 @@ pub struct EvalReport {
     pub fields: Vec<FieldScore>,
     /// Every wrong field.
     pub misses: Vec<Miss>,
+    /// Per-record confidence and correctness, in dataset order.
+    pub records: Vec<RecordScore>,
 }
 
 /// Accuracy per field, serialised in the documented order.
@@ -311,6 +402,68 @@ impl EvalReport {
         }
     }
 
+    /// Accuracy by confidence band ([`BAND_EDGES`]), over all five fields and by record
+    /// (weakest field).
+    pub fn calibration(&self) -> Vec<Band> {
+        let band_of = |c: f64| BAND_EDGES.iter().rposition(|lo| c >= *lo).unwrap_or(0);
+        let mut bands: Vec<Band> = BAND_EDGES
+            .iter()
+            .enumerate()
+            .map(|(i, lo)| Band {
+                lo: *lo,
+                hi: BAND_EDGES.get(i + 1).copied().unwrap_or(1.0),
+                fields: 0,
+                fields_correct: 0,
+                records: 0,
+                records_correct: 0,
+            })
+            .collect();
+        for r in &self.records {
+            for (c, ok) in r.confidence.iter().zip(r.correct) {
+                let b = &mut bands[band_of(*c)];
+                b.fields += 1;
+                b.fields_correct += usize::from(ok);
+            }
+            let b = &mut bands[band_of(r.weakest())];
+            b.records += 1;
+            b.records_correct += usize::from(r.all_correct());
+        }
+        bands
+    }
+
+    /// Accuracy by confidence band for one field.
+    pub(crate) fn field_calibration(&self, field: EvalField) -> Vec<(f64, usize, usize)> {
+        let i = EvalField::ALL.iter().position(|f| *f == field).unwrap_or(0);
+        let band_of = |c: f64| BAND_EDGES.iter().rposition(|lo| c >= *lo).unwrap_or(0);
+        let mut out: Vec<(f64, usize, usize)> = BAND_EDGES.iter().map(|lo| (*lo, 0, 0)).collect();
+        for r in &self.records {
+            let b = &mut out[band_of(r.confidence[i])];
+            b.1 += 1;
+            b.2 += usize::from(r.correct[i]);
+        }
+        out
+    }
+
+    /// What `threshold` would send to review.
+    pub fn review_share(&self, threshold: f64) -> ReviewShare {
+        let (mut flagged, mut flagged_correct, mut rest_correct) = (0, 0, 0);
+        for r in &self.records {
+            if r.needs_review(threshold) {
+                flagged += 1;
+                flagged_correct += usize::from(r.all_correct());
+            } else {
+                rest_correct += usize::from(r.all_correct());
+            }
+        }
+        ReviewShare {
+            threshold,
+            flagged,
+            n: self.records.len(),
+            flagged_correct,
+            rest_correct,
+        }
+    }
+
     /// Misses grouped by (field, expected, predicted), most frequent first within each field.
     pub(crate) fn confusions(&self) -> Vec<Confusion> {
         let mut counts: BTreeMap<(EvalField, String, String), usize> = BTreeMap::new();
@@ -341,13 +494,20 @@ pub fn evaluate(
 ) -> EvalReport {
     let mut correct = [0usize; 5];
     let mut misses = Vec::new();
+    let mut scores = Vec::with_capacity(records.len());
     for (index, lr) in records.iter().enumerate() {
         let c = classify(&lr.record);
+        let mut score = RecordScore {
+            confidence: EvalField::ALL.map(|f| field_confidence(&c, f)),
+            correct: [false; 5],
+            disagreed: !c.review_flags.is_empty() || !c.corrections.is_empty(),
+        };
         for (i, field) in EvalField::ALL.into_iter().enumerate() {
             let expected = lr.expected.get(field);
             let got = predicted(&c, field);
             if expected.as_deref() == Some(got.as_str()) {
                 correct[i] += 1;
+                score.correct[i] = true;
             } else {
                 misses.push(Miss {
                     index,
@@ -359,6 +519,7 @@ pub fn evaluate(
                 });
             }
         }
+        scores.push(score);
     }
     EvalReport {
         n: records.len(),
@@ -372,6 +533,19 @@ pub fn evaluate(
             })
             .collect(),
         misses,
+        records: scores,
+    }
+}
+
+/// The classification's confidence in `field`.
+pub(crate) fn field_confidence(c: &Classification, field: EvalField) -> f64 {
+    let k = &c.confidence;
+    match field {
+        EvalField::Family => k.family,
+        EvalField::IndicatorType => k.indicator_type,
+        EvalField::TemporalAggregation => k.temporal_aggregation,
+        EvalField::IsCurrencyDenominated => k.is_currency_denominated,
+        EvalField::HeatMapOrientation => k.heat_map_orientation,
     }
 }
 

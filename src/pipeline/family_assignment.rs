@@ -1,8 +1,10 @@
 //! Stage 3, family assignment: which of the seven families an indicator belongs to.
-//! The rules answer is the family of [`concept::verdict`]'s type.
+//! The rules answer is the family of [`concept::verdict`]'s type (the first form class of the
+//! conventions table that matches); the prompt quotes the same table.
 
 use super::answer::{self, AnswerReader};
 use super::concept;
+use super::conventions::{self, Conventions};
 use super::facts::IndicatorFacts;
 use super::normalization::NormalizationOutput;
 use super::stage::{InvalidAnswer, LlmStage, Prompt, Stage, StageName};
@@ -57,13 +59,18 @@ impl Stage for FamilyAssignmentStage {
     type Input = FamilyInput;
     type Output = FamilyOutput;
 
-    fn rules(input: &FamilyInput) -> FamilyOutput {
-        let v = concept::verdict(&input.indicator);
-        FamilyOutput {
-            family: v.family(),
-            confidence: answer::round_confidence(v.confidence),
-            reasoning: format!("reads as a {}: {}", v.ty, v.why),
-        }
+    fn rules_with(input: &FamilyInput, conv: &super::conventions::Conventions) -> FamilyOutput {
+        rules_with(input, conv)
+    }
+}
+
+/// The rules' answer under the conventions `conv`.
+pub(crate) fn rules_with(input: &FamilyInput, conv: &Conventions) -> FamilyOutput {
+    let v = concept::verdict(&input.indicator, conv);
+    FamilyOutput {
+        family: v.family(),
+        confidence: answer::round_confidence(v.confidence),
+        reasoning: format!("reads as a {} ({}): {}", v.ty, v.class, v.why),
     }
 }
 
@@ -74,13 +81,13 @@ pub(crate) const TAXONOMY_TEXT: &str = "Families and their indicator types:
   flow (amount over a period: GDP, exports, imports, revenue, spending, production, remittances),
   balance (net of two flows, can be negative: trade balance, current account, budget balance, net lending/borrowing, changes in inventories, capital flows),
   capacity (maximum potential: labour force, potential output, installed capacity),
-  volume (traded or transacted quantity: trading volume, exports in tonnes, sales in units).
+  volume (traded or transacted quantity: trading volume, turnover in shares or contracts).
 - numeric-measurement: dimensionless measurements.
-  count (discrete events over a period: housing starts, car registrations, tourist arrivals, jobless claims),
+  count (discrete events over a period: housing starts, car registrations, tourist arrivals, initial jobless claims, home and vehicle sales in units),
   percentage (bounded 0-100 level: unemployment rate, participation rate, capacity utilisation, tax rates),
-  ratio (X-to-Y or per-X: debt-to-GDP, GDP per capita, price-to-earnings, months of import cover),
+  ratio (X-to-Y or per-X: debt-to-GDP, GDP per capita, doctors per 1,000 people, price-to-earnings, months of import cover),
   spread (X minus Y: yield spread, rate differential),
-  share (part of a whole: consumption as share of GDP, labour share of income).
+  share (part of a whole: consumption or tax revenue as share of GDP, labour share of income).
 - price-value: market prices and yields.
   price (interest rates, exchange rates, commodity, asset and fuel prices, wages),
   yield (bond yields, dividend yields).
@@ -89,34 +96,27 @@ pub(crate) const TAXONOMY_TEXT: &str = "Families and their indicator types:
   volatility (VIX, standard deviation of returns),
   gap (output gap, deviation from trend or potential).
 - composite-derived: constructed measures.
-  index (CPI/PPI levels, PMI, confidence in index points, stock indices, corruption or risk scores, ranks, terms of trade),
+  index (CPI/PPI levels, PMI and other survey indices, confidence in index points, stock indices, effective exchange rates, corruption or risk scores, ranks, terms of trade),
   correlation, elasticity, multiplier.
 - temporal: time-based measures.
   duration (length of time: unemployment duration, maturity), probability (recession or default probability), threshold (cut-off level: poverty line).
 - qualitative: survey opinion and positioning.
-  sentiment (survey opinion without index points), allocation (portfolio or sector allocation).
+  sentiment (survey indices whose name says sentiment), allocation (portfolio or sector allocation).
 - other: last resort only, when no type fits.";
 
 const SYSTEM: &str = "You assign an economic indicator to exactly one family.
 
 {TAXONOMY}
 
-Decision rules (the first that applies wins):
-1. An explicit statistic in the name decides: correlation, elasticity, multiplier, volatility, gap, spread, probability, threshold, duration, allocation, sentiment.
-2. Exchange rates and interest rates (policy, lending, deposit, interbank) are price-value; so are bond yields.
-3. Growth, inflation and percent changes (YoY, MoM, QoQ, annual % growth) are change-movement, including level concepts such as production, sales or prices published in plain %.
-4. Price indices and other series in index points are composite-derived, except a price index whose base year is part of its name, e.g. \"(2010 = 100)\", which is a rebased price series (price-value).
-5. Anything that nets two flows or can be negative by construction (balance, surplus, deficit, net lending/borrowing, current account, budget, changes in inventories) is physical-fundamental.
-6. Relative to GDP: debt is a numeric-measurement ratio; fiscal and saving flows (revenue, expenditure, savings, tax, interest payments) stay physical-fundamental flows; GDP components (consumption, investment, exports) are numeric-measurement shares; \"X to GDP\" is a ratio.
-7. Per-capita and X-to-Y values are numeric-measurement ratios; other level percentages (unemployment, tax, participation, utilisation rates) are numeric-measurement.
-8. Head counts at a date (population, employed persons) are physical-fundamental stocks, the labour force is capacity, counted events are numeric-measurement counts.
-9. Otherwise money or physical amounts are physical-fundamental: levels outstanding at a date are stocks, amounts over a period are flows.
-
+{CONVENTIONS}
 Input fields: unit_type, currency_amount, per and index_base come from unit normalization; sign and magnitude are coarse sample statistics; reporting_frequency, time_basis and is_cumulative come from time inference.";
 
-/// The shared system prompt with the taxonomy text filled in.
+/// The shared system prompt with the taxonomy and the conventions filled in.
 fn system() -> String {
-    SYSTEM.replace("{TAXONOMY}", TAXONOMY_TEXT)
+    SYSTEM.replace("{TAXONOMY}", TAXONOMY_TEXT).replace(
+        "{CONVENTIONS}",
+        &conventions::effective().prompt_sections(&[conventions::PromptSection::Types]),
+    )
 }
 
 impl LlmStage for FamilyAssignmentStage {
@@ -225,6 +225,12 @@ mod tests {
     #[test]
     fn prompt_is_fenced_strict_and_country_free() {
         let p = FamilyAssignmentStage::prompt(&input());
+        assert!(
+            p.system.contains("- change-movement / rate: "),
+            "{}",
+            p.system
+        );
+        assert!(!p.system.contains("heat_map_orientation"), "{}", p.system);
         let embedded = crate::pipeline::stage::Prompt::extract_input(&p.user).unwrap();
         let back: FamilyInput = serde_json::from_str(embedded).unwrap();
         assert_eq!(back, input());

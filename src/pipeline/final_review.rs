@@ -10,13 +10,13 @@ use super::classification::{
     Classification, Correction, DraftFields, FieldValue, ReviewField, ReviewFlag,
 };
 use super::concept;
+use super::conventions::{self, Conventions};
 use super::facts::IndicatorFacts;
 use super::normalization::NormalizationOutput;
 use super::orientation;
 use super::stage::{InvalidAnswer, LlmStage, Prompt, Stage, StageName};
 use super::taxonomy::{ReportingFrequency, TimeBasis};
 use super::time_inference::{self, CumulativeSignal};
-use super::type_classification::expected_currency;
 use super::view::IndicatorView;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -87,98 +87,107 @@ impl Stage for FinalReviewStage {
     type Input = FinalInput;
     type Output = FinalOutput;
 
-    fn rules(input: &FinalInput) -> FinalOutput {
-        use ReviewField as F;
-        let can = input.correctable();
-        let view = &input.indicator;
-        let draft = input.draft;
-        let mut fixed = draft;
-        let mut why: Vec<(ReviewField, String)> = Vec::new();
+    fn rules_with(input: &FinalInput, conv: &super::conventions::Conventions) -> FinalOutput {
+        rules_with(input, conv)
+    }
+}
 
-        let verdict = concept::verdict(view);
-        if can.contains(&F::Family) {
-            fixed.family = verdict.family();
-            why.push((
-                F::Family,
-                format!("reads as a {}: {}", verdict.ty, verdict.why),
-            ));
-        }
-        if can.contains(&F::IndicatorType) {
-            let v = concept::type_within(fixed.family, view);
-            fixed.indicator_type = v.ty;
-            why.push((F::IndicatorType, v.why.to_string()));
-        }
-        if can.contains(&F::IsCumulative) || can.contains(&F::TimeBasis) {
-            let cumulative = input.cumulative_signal != CumulativeSignal::None
-                && can_accumulate(fixed.indicator_type);
-            fixed.is_cumulative = cumulative;
-            fixed.time_basis = if cumulative {
-                TimeBasis::Cumulative
-            } else if super::boolean_review::is_period_type(fixed.indicator_type) {
-                TimeBasis::PerPeriod
-            } else if super::boolean_review::is_moment_type(fixed.indicator_type)
-                || draft.time_basis == TimeBasis::Cumulative
-            {
-                TimeBasis::PointInTime
-            } else {
-                draft.time_basis
-            };
-            let reason = if cumulative {
-                "values are running totals"
-            } else {
-                "values are not running totals"
-            };
-            why.push((F::IsCumulative, reason.into()));
-            why.push((F::TimeBasis, reason.into()));
-        }
-        if can.contains(&F::TemporalAggregation) {
-            let (agg, reason) =
-                aggregation::temporal_aggregation(fixed.indicator_type, view, fixed.is_cumulative);
-            fixed.temporal_aggregation = agg;
-            why.push((F::TemporalAggregation, reason.into()));
-        }
-        if can.contains(&F::HeatMapOrientation) {
-            let o = orientation::orientation(fixed.indicator_type, view);
-            fixed.heat_map_orientation = o.value;
-            why.push((F::HeatMapOrientation, o.why.into()));
-        }
-        if can.contains(&F::IsCurrencyDenominated) {
-            fixed.is_currency_denominated = expected_currency(fixed.indicator_type, view);
-            why.push((
-                F::IsCurrencyDenominated,
-                "follows the units and the type".into(),
-            ));
-        }
-        if can.contains(&F::ReportingFrequency)
-            && let Some(observed) = input.observed_cadence
-            && observed != ReportingFrequency::Irregular
+/// The rules' corrections under the conventions `conv`.
+pub(crate) fn rules_with(input: &FinalInput, conv: &Conventions) -> FinalOutput {
+    use ReviewField as F;
+    let can = input.correctable();
+    let view = &input.indicator;
+    let draft = input.draft;
+    let mut fixed = draft;
+    let mut why: Vec<(ReviewField, String)> = Vec::new();
+
+    let verdict = concept::verdict(view, conv);
+    if can.contains(&F::Family) {
+        fixed.family = verdict.family();
+        why.push((
+            F::Family,
+            format!("reads as a {}: {}", verdict.ty, verdict.why),
+        ));
+    }
+    if can.contains(&F::IndicatorType) {
+        let v = concept::type_within(fixed.family, view, conv);
+        fixed.indicator_type = v.ty;
+        why.push((F::IndicatorType, v.why.to_string()));
+    }
+    if can.contains(&F::IsCumulative) || can.contains(&F::TimeBasis) {
+        let cumulative = input.cumulative_signal != CumulativeSignal::None
+            && can_accumulate(fixed.indicator_type);
+        fixed.is_cumulative = cumulative;
+        fixed.time_basis = if cumulative {
+            TimeBasis::Cumulative
+        } else if super::boolean_review::is_period_type(fixed.indicator_type) {
+            TimeBasis::PerPeriod
+        } else if super::boolean_review::is_moment_type(fixed.indicator_type)
+            || draft.time_basis == TimeBasis::Cumulative
         {
-            fixed.reporting_frequency = observed;
-            why.push((F::ReportingFrequency, "follows the sample dates".into()));
-        }
-
-        let corrections: Vec<Correction> = ReviewField::ALL
-            .into_iter()
-            .filter(|f| fixed.get(*f) != draft.get(*f))
-            .map(|f| Correction {
-                value: fixed.get(f),
-                reason: why
-                    .iter()
-                    .find(|(wf, _)| *wf == f)
-                    .map_or_else(|| "rules".to_string(), |(_, w)| w.clone()),
-            })
-            .collect();
-        let reasoning = if corrections.is_empty() {
-            "the flagged fields are right as they are".to_string()
+            TimeBasis::PointInTime
         } else {
-            let names: Vec<&str> = corrections.iter().map(|c| c.field().as_str()).collect();
-            format!("corrected {}", names.join(", "))
+            draft.time_basis
         };
-        FinalOutput {
-            corrections,
-            confidence: if verdict.confidence >= 0.8 { 0.75 } else { 0.5 },
-            reasoning,
-        }
+        let reason = if cumulative {
+            "values are running totals"
+        } else {
+            "values are not running totals"
+        };
+        why.push((F::IsCumulative, reason.into()));
+        why.push((F::TimeBasis, reason.into()));
+    }
+    if can.contains(&F::TemporalAggregation) {
+        let agg = aggregation::temporal_aggregation(
+            fixed.indicator_type,
+            view,
+            fixed.is_cumulative,
+            conv,
+        );
+        fixed.temporal_aggregation = agg.value;
+        why.push((F::TemporalAggregation, agg.why.into()));
+    }
+    if can.contains(&F::HeatMapOrientation) {
+        let o = orientation::orientation(fixed.indicator_type, view, conv);
+        fixed.heat_map_orientation = o.value;
+        why.push((F::HeatMapOrientation, o.why.into()));
+    }
+    if can.contains(&F::IsCurrencyDenominated) {
+        fixed.is_currency_denominated = concept::currency(fixed.indicator_type, view, conv).value;
+        why.push((
+            F::IsCurrencyDenominated,
+            "follows the units and the type".into(),
+        ));
+    }
+    if can.contains(&F::ReportingFrequency)
+        && let Some(observed) = input.observed_cadence
+        && observed != ReportingFrequency::Irregular
+    {
+        fixed.reporting_frequency = observed;
+        why.push((F::ReportingFrequency, "follows the sample dates".into()));
+    }
+
+    let corrections: Vec<Correction> = ReviewField::ALL
+        .into_iter()
+        .filter(|f| fixed.get(*f) != draft.get(*f))
+        .map(|f| Correction {
+            value: fixed.get(f),
+            reason: why
+                .iter()
+                .find(|(wf, _)| *wf == f)
+                .map_or_else(|| "rules".to_string(), |(_, w)| w.clone()),
+        })
+        .collect();
+    let reasoning = if corrections.is_empty() {
+        "the flagged fields are right as they are".to_string()
+    } else {
+        let names: Vec<&str> = corrections.iter().map(|c| c.field().as_str()).collect();
+        format!("corrected {}", names.join(", "))
+    };
+    FinalOutput {
+        corrections,
+        confidence: if verdict.confidence >= 0.8 { 0.75 } else { 0.5 },
+        reasoning,
     }
 }
 
@@ -227,6 +236,8 @@ const SYSTEM: &str = "You correct a draft classification of an economic indicato
 
 {TAXONOMY}
 
+{CONVENTIONS}
+
 Rules:
 1. Correct only the flagged fields and the fields that depend on them: a new family needs a type of that family; a new type may need a new temporal_aggregation, heat_map_orientation and is_currency_denominated; is_cumulative and time_basis change together (is_cumulative is true exactly when time_basis is cumulative).
 2. Each correction gives the field, its new value in the taxonomy spelling (\"true\"/\"false\" for is_currency_denominated and is_cumulative) and a short reason.
@@ -246,6 +257,7 @@ fn system() -> String {
     use super::taxonomy::*;
     SYSTEM
         .replace("{TAXONOMY}", super::family_assignment::TAXONOMY_TEXT)
+        .replace("{CONVENTIONS}", &conventions::effective().prompt_text())
         .replace("{FAMILIES}", &Family::names().join(", "))
         .replace("{TYPES}", &IndicatorType::names().join(", "))
         .replace("{AGGS}", &TemporalAggregation::names().join(", "))

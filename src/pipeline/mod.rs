@@ -31,6 +31,7 @@ pub(crate) mod answer;
 pub(crate) mod boolean_review;
 pub mod classification;
 pub(crate) mod concept;
+pub mod conventions;
 mod countries;
 pub(crate) mod dates;
 pub(crate) mod driver;
@@ -64,12 +65,21 @@ pub use type_classification::{TypeClassificationStage, TypeInput, TypeOutput};
 use serde::de::DeserializeOwned;
 
 /// Classifies one record with the rules engine, along exactly the path the workflow takes (see
-/// the module documentation).
+/// the module documentation), under this process's [`conventions::effective`] table.
 pub fn classify_with_rules(record: &IndicatorRecord) -> Classification {
+    classify_with_conventions(record, conventions::effective())
+}
+
+/// [`classify_with_rules`] under an explicit conventions table (a house's overrides, in tests
+/// and `eval`), without touching the process's table.
+pub fn classify_with_conventions(
+    record: &IndicatorRecord,
+    conv: &conventions::Conventions,
+) -> Classification {
     let facts = IndicatorFacts::from_record(record);
     let norm = NormalizationStage::rules(&NormalizationInput::new(&facts));
     match driver::now(driver::drive(
-        &mut driver::Rules,
+        &mut driver::Rules::with(conv),
         &facts,
         &norm,
         provenance::Provenance::rules(),

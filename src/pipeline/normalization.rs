@@ -112,7 +112,11 @@ impl Stage for NormalizationStage {
     type Input = NormalizationInput;
     type Output = NormalizationOutput;
 
-    fn rules(input: &NormalizationInput) -> NormalizationOutput {
+    /// Units, scale and currency follow from the record itself, not from a house's conventions.
+    fn rules_with(
+        input: &NormalizationInput,
+        _conv: &super::conventions::Conventions,
+    ) -> NormalizationOutput {
         let units_raw = input.units.as_deref().unwrap_or("").trim();
         let primary = read(units_raw);
         let hints = name_unit_hints(&input.name);

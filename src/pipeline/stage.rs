@@ -119,8 +119,15 @@ pub trait Stage {
     /// What the stage decides.
     type Output: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static;
 
-    /// The rules engine's answer: deterministic, offline, always inside the taxonomy.
-    fn rules(input: &Self::Input) -> Self::Output;
+    /// The rules engine's answer under the conventions `conv`: deterministic, offline, always
+    /// inside the taxonomy.
+    fn rules_with(input: &Self::Input, conv: &super::conventions::Conventions) -> Self::Output;
+
+    /// The rules engine's answer under this process's conventions
+    /// ([`super::conventions::effective`]).
+    fn rules(input: &Self::Input) -> Self::Output {
+        Self::rules_with(input, super::conventions::effective())
+    }
 }
 
 /// A stage an LLM can answer.

@@ -67,6 +67,12 @@ impl Text {
         p.0.trim().is_empty() || self.0.contains(&p.0)
     }
 
+    /// [`Text::has`] for a phrase already in this normal form (as the conventions table stores
+    /// them): a plain whole-word search, no re-normalising.
+    pub(crate) fn has_normalised(&self, phrase: &str) -> bool {
+        phrase.is_empty() || contains_word(&self.0, phrase)
+    }
+
     /// Whether any of the whole-word phrases occurs.
     pub(crate) fn has_any(&self, phrases: &[&str]) -> bool {
         phrases.iter().any(|p| self.has(p))

@@ -160,41 +160,46 @@ impl Stage for TimeInferenceStage {
     type Input = TimeInput;
     type Output = TimeOutput;
 
-    fn rules(input: &TimeInput) -> TimeOutput {
-        let declared = input.periodicity.as_deref().and_then(parse_periodicity);
-        let (reporting_frequency, freq_conf, freq_why) = match (declared, input.observed_cadence) {
-            (Some(d), Some(o)) if d == o => (d, 0.95, "periodicity and sample dates agree"),
-            (Some(_), Some(o)) if o != ReportingFrequency::Irregular => {
-                (o, 0.7, "sample dates override the declared periodicity")
-            }
-            (Some(d), _) => (d, 0.85, "declared periodicity"),
-            (None, Some(o)) if o != ReportingFrequency::Irregular => {
-                (o, 0.8, "median gap between sample dates")
-            }
-            (None, Some(o)) => (o, 0.5, "sample dates are irregular"),
-            (None, None) => (
-                ReportingFrequency::Irregular,
-                0.3,
-                "no periodicity and no dated samples",
-            ),
-        };
-        let is_cumulative = input.cumulative_signal != CumulativeSignal::None;
-        let v = concept::verdict(&input.indicator);
-        let (time_basis, basis_why) = if is_cumulative {
-            (TimeBasis::Cumulative, "values are running totals")
-        } else if per_period(v.ty) {
-            (TimeBasis::PerPeriod, "values cover the whole period")
-        } else {
-            (TimeBasis::PointInTime, "values describe a moment")
-        };
-        let basis_conf = if is_cumulative { 0.85 } else { v.confidence };
-        TimeOutput {
-            reporting_frequency,
-            time_basis,
-            is_cumulative,
-            confidence: answer::round_confidence((freq_conf + basis_conf) / 2.0),
-            reasoning: format!("{reporting_frequency}: {freq_why}; {time_basis}: {basis_why}"),
+    fn rules_with(input: &TimeInput, conv: &super::conventions::Conventions) -> TimeOutput {
+        rules_with(input, conv)
+    }
+}
+
+/// The rules' answer under the conventions `conv` (they decide the type, hence the time basis).
+pub(crate) fn rules_with(input: &TimeInput, conv: &super::conventions::Conventions) -> TimeOutput {
+    let declared = input.periodicity.as_deref().and_then(parse_periodicity);
+    let (reporting_frequency, freq_conf, freq_why) = match (declared, input.observed_cadence) {
+        (Some(d), Some(o)) if d == o => (d, 0.95, "periodicity and sample dates agree"),
+        (Some(_), Some(o)) if o != ReportingFrequency::Irregular => {
+            (o, 0.7, "sample dates override the declared periodicity")
         }
+        (Some(d), _) => (d, 0.85, "declared periodicity"),
+        (None, Some(o)) if o != ReportingFrequency::Irregular => {
+            (o, 0.8, "median gap between sample dates")
+        }
+        (None, Some(o)) => (o, 0.5, "sample dates are irregular"),
+        (None, None) => (
+            ReportingFrequency::Irregular,
+            0.3,
+            "no periodicity and no dated samples",
+        ),
+    };
+    let is_cumulative = input.cumulative_signal != CumulativeSignal::None;
+    let v = concept::verdict(&input.indicator, conv);
+    let (time_basis, basis_why) = if is_cumulative {
+        (TimeBasis::Cumulative, "values are running totals")
+    } else if per_period(v.ty) {
+        (TimeBasis::PerPeriod, "values cover the whole period")
+    } else {
+        (TimeBasis::PointInTime, "values describe a moment")
+    };
+    let basis_conf = if is_cumulative { 0.85 } else { v.confidence };
+    TimeOutput {
+        reporting_frequency,
+        time_basis,
+        is_cumulative,
+        confidence: answer::round_confidence((freq_conf + basis_conf) / 2.0),
+        reasoning: format!("{reporting_frequency}: {freq_why}; {time_basis}: {basis_why}"),
     }
 }
 

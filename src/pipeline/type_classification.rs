@@ -4,6 +4,7 @@
 use super::aggregation;
 use super::answer::{self, AnswerReader};
 use super::concept;
+use super::conventions::{self, Conventions};
 use super::facts::IndicatorFacts;
 use super::family_assignment::{FamilyOutput, TAXONOMY_TEXT};
 use super::normalization::NormalizationOutput;
@@ -54,6 +55,48 @@ impl TypeInput {
     }
 }
 
+/// Confidence (0..1) per field a type classification decides.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TypeConfidences {
+    /// In the type.
+    pub indicator_type: f64,
+    /// In the temporal aggregation.
+    pub temporal_aggregation: f64,
+    /// In the orientation.
+    pub heat_map_orientation: f64,
+    /// In the currency flag.
+    pub is_currency_denominated: f64,
+}
+
+impl TypeConfidences {
+    /// Field names in the answer schema.
+    const FIELDS: [&'static str; 4] = [
+        "indicator_type",
+        "temporal_aggregation",
+        "heat_map_orientation",
+        "is_currency_denominated",
+    ];
+
+    /// Their mean.
+    pub(crate) fn mean(&self) -> f64 {
+        (self.indicator_type
+            + self.temporal_aggregation
+            + self.heat_map_orientation
+            + self.is_currency_denominated)
+            / 4.0
+    }
+
+    /// All four the same.
+    pub(crate) fn uniform(c: f64) -> Self {
+        TypeConfidences {
+            indicator_type: c,
+            temporal_aggregation: c,
+            heat_map_orientation: c,
+            is_currency_denominated: c,
+        }
+    }
+}
+
 /// What type classification decides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeOutput {
@@ -65,44 +108,21 @@ pub struct TypeOutput {
     pub heat_map_orientation: HeatMapOrientation,
     /// Whether values are amounts of money.
     pub is_currency_denominated: bool,
-    /// Confidence (0..1).
+    /// Confidence (0..1) overall.
     pub confidence: f64,
+    /// Confidence per field (absent in results stored before it existed: then `confidence`).
+    #[serde(default)]
+    pub field_confidence: Option<TypeConfidences>,
     /// Short reasoning.
     pub reasoning: String,
 }
 
-/// Types whose values cannot be money even when the source units mention a currency.
-pub(crate) fn never_currency(ty: IndicatorType) -> bool {
-    use IndicatorType as T;
-    matches!(
-        ty,
-        T::Rate
-            | T::Percentage
-            | T::Share
-            | T::Spread
-            | T::Index
-            | T::Volatility
-            | T::Correlation
-            | T::Elasticity
-            | T::Multiplier
-            | T::Probability
-            | T::Duration
-            | T::Sentiment
-            | T::Allocation
-    )
-}
-
-/// Whether values of type `ty` are money: the units say so (and the type is not a proportion or
-/// change), or, when the units are missing, the concept is money by nature (a commodity price,
-/// GDP, debt, revenue…).
-pub(crate) fn expected_currency(ty: IndicatorType, view: &IndicatorView) -> bool {
-    if never_currency(ty) {
-        return false;
+impl TypeOutput {
+    /// Confidence per field, falling back to the overall confidence.
+    pub(crate) fn confidences(&self) -> TypeConfidences {
+        self.field_confidence
+            .unwrap_or_else(|| TypeConfidences::uniform(self.confidence))
     }
-    if view.unit_type == super::taxonomy::UnitType::Unknown {
-        return view.currency_amount || concept::monetary_concept(view, ty);
-    }
-    view.currency_amount
 }
 
 impl Stage for TypeClassificationStage {
@@ -110,24 +130,35 @@ impl Stage for TypeClassificationStage {
     type Input = TypeInput;
     type Output = TypeOutput;
 
-    fn rules(input: &TypeInput) -> TypeOutput {
-        let view = &input.indicator;
-        let v = concept::type_within(input.family, view);
-        let (temporal_aggregation, agg_why) =
-            aggregation::temporal_aggregation(v.ty, view, input.is_cumulative);
-        let o = orientation::orientation(v.ty, view);
-        let is_currency_denominated = expected_currency(v.ty, view);
-        TypeOutput {
-            indicator_type: v.ty,
-            temporal_aggregation,
-            heat_map_orientation: o.value,
-            is_currency_denominated,
-            confidence: answer::round_confidence((2.0 * v.confidence + o.confidence) / 3.0),
-            reasoning: format!(
-                "{}: {}; {temporal_aggregation}: {agg_why}; {}: {}",
-                v.ty, v.why, o.value, o.why
-            ),
-        }
+    fn rules_with(input: &TypeInput, conv: &super::conventions::Conventions) -> TypeOutput {
+        rules_with(input, conv)
+    }
+}
+
+/// The rules' answer under the conventions `conv`.
+pub(crate) fn rules_with(input: &TypeInput, conv: &Conventions) -> TypeOutput {
+    let view = &input.indicator;
+    let v = concept::type_within(input.family, view, conv);
+    let agg = aggregation::temporal_aggregation(v.ty, view, input.is_cumulative, conv);
+    let o = orientation::orientation(v.ty, view, conv);
+    let cur = concept::currency(v.ty, view, conv);
+    let field_confidence = TypeConfidences {
+        indicator_type: v.confidence,
+        temporal_aggregation: agg.confidence,
+        heat_map_orientation: o.confidence,
+        is_currency_denominated: cur.confidence,
+    };
+    TypeOutput {
+        indicator_type: v.ty,
+        temporal_aggregation: agg.value,
+        heat_map_orientation: o.value,
+        is_currency_denominated: cur.value,
+        confidence: answer::round_confidence(field_confidence.mean()),
+        field_confidence: Some(field_confidence),
+        reasoning: format!(
+            "{} ({}): {}; {}: {}; {}: {}; currency {}: {}",
+            v.ty, v.class, v.why, agg.value, agg.why, o.value, o.why, cur.value, cur.why
+        ),
     }
 }
 
@@ -135,28 +166,24 @@ const SYSTEM: &str = "You classify an economic indicator's type inside the famil
 
 {TAXONOMY}
 
-indicator_type MUST be one of the types of the input's family (or other, as a last resort).
+indicator_type MUST be one of the types of the input's family (or other, as a last resort). period-cumulative only when is_cumulative is true.
 
-temporal_aggregation:
-- point-in-time: a level or reading at a moment (stocks, capacity, prices, yields, indices, gaps, volatility, probabilities, sentiment, allocations)
-- period-rate: a change over the period (growth and inflation rates), or a flow expressed per unit of time or relative to GDP (barrels per day, annualised rates, revenue as % of GDP)
-- period-total: summed over the period (flows in money or units, balances, volumes, counted events)
-- period-cumulative: a running total since the start of the year (only when is_cumulative is true)
-- period-average: averaged over the period (correlations, elasticities, multipliers, \"average\" measures, temperatures)
-- not-applicable: dimensionless proportions (percentages, ratios, spreads, shares)
-
-heat_map_orientation (welfare view):
-- lower-is-positive: unemployment, inflation and price growth, debt and deficits, interest payments, risk, volatility, default or recession probability, ranks (1 is best)
-- higher-is-positive: output, GDP and its growth, production, exports, income and wages, employment and participation, reserves, savings, revenues, confidence and sentiment, fiscal balances and net lending
-- neutral: prices and interest or exchange rates, price-index levels, trade and current-account balances, imports, capital and investment flows, government spending, population, money supply, spreads, gaps, thresholds, allocations, and anything context-dependent
-
-is_currency_denominated: true when values are amounts of money, including prices in money per unit and money per person; false for percentages, rates of change, index points, ratios to GDP, counts and physical units, even when derived from money.";
+{CONVENTIONS}
+Give a confidence per field in field_confidence: how sure you are of each answer, low where the conventions do not clearly decide.";
 
 impl LlmStage for TypeClassificationStage {
     fn prompt(input: &TypeInput) -> Prompt {
         answer::prompt(
             StageName::TypeClassification,
-            SYSTEM.replace("{TAXONOMY}", TAXONOMY_TEXT),
+            SYSTEM.replace("{TAXONOMY}", TAXONOMY_TEXT).replace(
+                "{CONVENTIONS}",
+                &conventions::effective().prompt_sections(&[
+                    conventions::PromptSection::Types,
+                    conventions::PromptSection::Temporal,
+                    conventions::PromptSection::Orientation,
+                    conventions::PromptSection::Currency,
+                ]),
+            ),
             "Classify the indicator's type within its family, its temporal aggregation, heat-map orientation and whether it is currency-denominated.",
             input,
             schema(),
@@ -170,6 +197,13 @@ impl LlmStage for TypeClassificationStage {
         let heat_map_orientation = r.taxonomy("heat_map_orientation")?;
         let is_currency_denominated = r.boolean("is_currency_denominated")?;
         let confidence = r.confidence()?;
+        let fc = r.confidences("field_confidence", &TypeConfidences::FIELDS)?;
+        let field_confidence = Some(TypeConfidences {
+            indicator_type: fc[0],
+            temporal_aggregation: fc[1],
+            heat_map_orientation: fc[2],
+            is_currency_denominated: fc[3],
+        });
         let reasoning = r.reasoning()?;
         if !indicator_type.belongs_to(input.family) {
             let allowed: Vec<&str> = input.family.types().iter().map(|t| t.as_str()).collect();
@@ -186,17 +220,25 @@ impl LlmStage for TypeClassificationStage {
             heat_map_orientation,
             is_currency_denominated,
             confidence,
+            field_confidence,
             reasoning,
         })
     }
 
     fn render_answer(output: &TypeOutput) -> Value {
+        let c = output.confidences();
         json!({
             "indicator_type": output.indicator_type,
             "temporal_aggregation": output.temporal_aggregation,
             "heat_map_orientation": output.heat_map_orientation,
             "is_currency_denominated": output.is_currency_denominated,
             "confidence": output.confidence,
+            "field_confidence": json!({
+                "indicator_type": c.indicator_type,
+                "temporal_aggregation": c.temporal_aggregation,
+                "heat_map_orientation": c.heat_map_orientation,
+                "is_currency_denominated": c.is_currency_denominated,
+            }),
             "reasoning": output.reasoning,
         })
     }
@@ -227,6 +269,15 @@ fn schema() -> Value {
             json!({"type": "boolean", "description": "values are amounts of money"}),
         ),
         ("confidence", answer::confidence_schema()),
+        (
+            "field_confidence",
+            answer::object_schema(
+                TypeConfidences::FIELDS
+                    .iter()
+                    .map(|f| (*f, answer::confidence_schema()))
+                    .collect(),
+            ),
+        ),
         ("reasoning", answer::reasoning_schema()),
     ])
 }
@@ -275,14 +326,14 @@ mod tests {
     }
 
     #[test]
-    fn barrels_per_day_is_a_flow_rate() {
+    fn barrels_per_day_is_an_average_over_the_period() {
         let out = TypeClassificationStage::rules(&input(
             "Crude Oil Production",
             "BBL/D/1K",
             Family::PhysicalFundamental,
         ));
         assert_eq!(out.indicator_type, IndicatorType::Flow);
-        assert_eq!(out.temporal_aggregation, TemporalAggregation::PeriodRate);
+        assert_eq!(out.temporal_aggregation, TemporalAggregation::PeriodAverage);
         assert!(!out.is_currency_denominated);
     }
 
@@ -299,5 +350,51 @@ mod tests {
         assert!(err.reason.contains("price, yield"), "{err}");
         ans["indicator_type"] = json!("other");
         assert!(TypeClassificationStage::parse_answer(&i, &ans).is_ok());
+    }
+
+    #[test]
+    fn the_prompt_quotes_the_conventions_and_asks_for_per_field_confidence() {
+        let i = input("Policy Interest Rate", "%", Family::PriceValue);
+        let p = TypeClassificationStage::prompt(&i);
+        assert!(
+            p.system.contains("interest rates that borrowers pay"),
+            "{}",
+            p.system
+        );
+        assert!(p.system.contains("- period-average: "), "{}", p.system);
+        let fc = &p.schema["properties"]["field_confidence"];
+        assert_eq!(fc["additionalProperties"], json!(false));
+        assert_eq!(fc["required"].as_array().unwrap().len(), 4);
+
+        let out = TypeClassificationStage::rules(&i);
+        let c = out.confidences();
+        assert!(
+            c.heat_map_orientation > 0.6 && c.indicator_type > 0.6,
+            "{c:?}"
+        );
+        let mut ans = TypeClassificationStage::render_answer(&out);
+        ans["field_confidence"]["heat_map_orientation"] = json!(1.5);
+        let err = TypeClassificationStage::parse_answer(&i, &ans).unwrap_err();
+        assert!(
+            err.reason.contains("field_confidence.heat_map_orientation"),
+            "{err}"
+        );
+        ans.as_object_mut().unwrap().remove("field_confidence");
+        let err = TypeClassificationStage::parse_answer(&i, &ans).unwrap_err();
+        assert!(
+            err.reason.contains("missing field \"field_confidence\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn results_stored_before_per_field_confidence_still_read() {
+        let old = json!({
+            "indicator_type": "price", "temporal_aggregation": "point-in-time",
+            "heat_map_orientation": "neutral", "is_currency_denominated": false,
+            "confidence": 0.8, "reasoning": "r"
+        });
+        let out: TypeOutput = serde_json::from_value(old).unwrap();
+        assert_eq!(out.confidences(), TypeConfidences::uniform(0.8));
     }
 }

@@ -566,6 +566,8 @@ const PHYSICAL: &[&str] = &[
     "dwt",
     "teu",
     "carats",
+    "bags",
+    "bales",
     "pounds",
     "watt",
     "watts",

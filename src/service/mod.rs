@@ -5,7 +5,7 @@ pub(crate) mod app;
 pub(crate) mod readiness;
 pub(crate) mod stage_handler;
 pub(crate) mod stages;
-pub(crate) mod workflow;
+pub mod workflow;
 
 use restate_sdk::endpoint::Builder as EndpointBuilder;
 use restate_sdk::prelude::Endpoint;

@@ -19,13 +19,13 @@ use std::collections::BTreeMap;
 pub(crate) const WORKFLOW: &str = "classification";
 
 /// Workflow key of an indicator in a run: a rerun of the same run dedupes, a new run reclassifies.
-pub(crate) fn workflow_key(indicator_id: &str, run_id: &str) -> String {
+pub fn workflow_key(indicator_id: &str, run_id: &str) -> String {
     format!("{indicator_id}@{run_id}")
 }
 
 /// Body of a `classification` workflow submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub(crate) struct WorkflowRequest {
+pub struct WorkflowRequest {
     /// The indicator to classify.
     pub indicator_id: String,
     /// The run it belongs to.
@@ -67,13 +67,17 @@ fn app(app: &Option<App>) -> Result<&App, HandlerError> {
         .ok_or_else(|| HandlerError::from("this handler server has no database configured"))
 }
 
-/// The stored row for a finished classification.
-pub(crate) fn classified_row(
+/// The stored row for a finished classification. It needs review when a labelled field's
+/// confidence is below the conventions' review threshold or the review stages disagreed (the
+/// boolean review flagged something, the final review changed something).
+pub fn classified_row(
     req: &WorkflowRequest,
     key: &str,
     c: &Classification,
     providers: serde_json::Value,
 ) -> ClassificationRow {
+    let review_reasons =
+        c.review_reasons(crate::pipeline::conventions::effective().review_threshold);
     ClassificationRow {
         run_id: req.run_id.clone(),
         indicator_id: req.indicator_id.clone(),
@@ -91,6 +95,9 @@ pub(crate) fn classified_row(
         scale: Some(c.scale.to_string()),
         currency: c.currency.as_ref().map(|c| c.to_string()),
         confidence: Some(c.confidence.overall),
+        field_confidence: serde_json::to_value(&c.confidence).ok(),
+        needs_review: !review_reasons.is_empty(),
+        review_reasons,
         record: serde_json::to_value(c).ok(),
         providers,
         error: None,

@@ -41,7 +41,7 @@ pub(crate) struct RunDeps {
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// Run id (empty when there was nothing to do).
     pub run_id: String,
     /// Indicators in the run.

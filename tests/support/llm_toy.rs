@@ -43,7 +43,10 @@ impl Stage for Toy {
     type Input = ToyInput;
     type Output = ToyOutput;
 
-    fn rules(input: &ToyInput) -> ToyOutput {
+    fn rules_with(
+        input: &ToyInput,
+        _conv: &restate_classify::pipeline::conventions::Conventions,
+    ) -> ToyOutput {
         let family = if input.units.contains('%') {
             Family::ChangeMovement
         } else if input.units.to_lowercase().contains("index") {

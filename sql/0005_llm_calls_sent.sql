@@ -1,4 +1,4 @@
--- 0004: an LLM call is recorded before it is sent.
+-- 0005: an LLM call is recorded before it is sent.
 --
 -- Released migrations never change: put changes in a new, higher-numbered file.
 --
