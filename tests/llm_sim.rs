@@ -419,3 +419,74 @@ async fn real_stages_through_the_simulator_give_the_rules_answers_with_and_witho
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cascade_asks_only_where_the_rules_are_unsure_and_says_why() {
+    use restate_classify::llm::classify::classify_record;
+    use restate_classify::pipeline::{StageName, classify_with_rules, eval};
+    let sim = sim::start(SimConfig {
+        rpm: 0,
+        tpm: 0,
+        latency: Latency::default(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/dev-set.json"
+    ))
+    .unwrap();
+    let records = eval::parse_dataset(&text).unwrap();
+    let mut upstream = Vec::new();
+    for cascade in [None, Some(0.8)] {
+        // No cache: every answer the LLM gives is an upstream call, so the counts compare.
+        let cfg = config_for(&sim, |c| {
+            c.cache = false;
+            c.cascade = cascade;
+        });
+        let ex = Executor::from_config(&cfg, None).unwrap();
+        let (mut asked, mut left) = (0u64, 0u64);
+        for r in &records {
+            let got = classify_record(&ex, &r.record, None).await;
+            assert_eq!(
+                got.classification,
+                classify_with_rules(&r.record),
+                "{}",
+                r.record.id
+            );
+            for (stage, p) in &got.provenance {
+                if *stage == StageName::Normalization {
+                    continue;
+                }
+                match (cascade, p.provider.as_str(), p.why.as_deref()) {
+                    (None, "openai", None) => asked += 1,
+                    (Some(_), "openai", Some(why)) if why.starts_with("rules unsure") => asked += 1,
+                    (Some(_), "rules", Some(why)) if why.starts_with("rules confident") => {
+                        left += 1
+                    }
+                    other => panic!("{} {stage}: unexpected provenance {other:?}", r.record.id),
+                }
+            }
+        }
+        let s = ex.summary().unwrap();
+        assert_eq!(s.rules_confident, left, "{s:?}");
+        assert_eq!(
+            s.ok, asked,
+            "each asked answer is one valid upstream call: {s:?}"
+        );
+        if cascade.is_some() {
+            assert!(
+                left > 0 && asked > 0,
+                "the dev set has sure and unsure stages: {left} {asked}"
+            );
+        } else {
+            assert_eq!(left, 0);
+        }
+        upstream.push(s.upstream_calls);
+    }
+    assert!(
+        upstream[1] * 2 < upstream[0],
+        "the cascade at 0.8 should at least halve the upstream calls: {upstream:?}"
+    );
+}

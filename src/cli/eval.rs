@@ -70,6 +70,25 @@ pub enum EvalError {
     /// The LLM settings are invalid.
     #[error(transparent)]
     Llm(#[from] LlmConfigError),
+    /// The LLM was asked but never gave a valid answer: the scores above are the rules'.
+    #[error(
+        "the LLM ({provider}) gave no valid answer to any of its {calls} upstream calls \
+         ({invalid} invalid, {errors} errors, {timeouts} timeouts): every answer above is the rules \
+         engine's. Check --llm-base-url and --model; a slow local server needs --llm-timeout-s \
+         (docs/LLM.md, \"Slow local servers\")"
+    )]
+    ProviderNeverAnswered {
+        /// Routes, as in the report's header.
+        provider: String,
+        /// Upstream calls made.
+        calls: u64,
+        /// Of which invalid.
+        invalid: u64,
+        /// Of which errors.
+        errors: u64,
+        /// Of which timeouts.
+        timeouts: u64,
+    },
 }
 
 /// Runs `eval` with the config (LLM flags over the file, conventions installed), printing the
@@ -139,7 +158,18 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<(), EvalError> {
             print!("{}", render_llm(s));
         }
     }
-    Ok(())
+    match &summary {
+        Some(s) if s.upstream_calls + s.fallbacks > 0 && s.ok + s.cache_hits == 0 => {
+            Err(EvalError::ProviderNeverAnswered {
+                provider,
+                calls: s.upstream_calls,
+                invalid: s.invalid,
+                errors: s.errors + s.rate_limited,
+                timeouts: s.timeouts,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Classifies `records` through the executor, at most `concurrency` at a time (the executor's
@@ -187,29 +217,7 @@ fn provider_label(config: &crate::llm::LlmConfig) -> String {
 }
 
 fn render_llm(s: &LlmSummary) -> String {
-    format!(
-        "\nLLM: {} calls ({} upstream, {} from cache, {:.1}% hit rate), {} invalid, {} rate-limited, \
-         {} errors, {} timeouts, {} rules fallbacks; tokens in {} (cached {}), out {}; \
-         ~${:.4}{}\n",
-        s.calls,
-        s.upstream_calls,
-        s.cache_hits,
-        s.cache_hit_rate * 100.0,
-        s.invalid,
-        s.rate_limited,
-        s.errors,
-        s.timeouts,
-        s.fallbacks,
-        s.tokens_in,
-        s.tokens_cached,
-        s.tokens_out,
-        s.estimated_cost_usd,
-        if s.unpriced_models.is_empty() {
-            String::new()
-        } else {
-            format!(" (unpriced: {})", s.unpriced_models.join(", "))
-        },
-    )
+    format!("\n{}\n", crate::llm::meter::describe_summary(s))
 }
 
 /// `correct / total` as a percentage cell ("–" when empty).

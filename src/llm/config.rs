@@ -252,7 +252,28 @@ settings_section! {
         /// failed with the reason, for `classify --retry-failed` later.
         #[arg(long = "on-llm-failure", env = "RESTATE_CLASSIFY_ON_LLM_FAILURE", value_enum, value_name = "POLICY")]
         pub on_failure: Option<OnLlmFailure>,
+        /// When an LLM stage asks the LLM: `all` (every answer), or `uncertain` (only where the
+        /// rules engine's confidence for the stage is below `cascade-threshold`).
+        #[arg(long = "llm-when", env = "RESTATE_CLASSIFY_LLM_WHEN", value_enum, value_name = "WHEN")]
+        pub cascade: Option<LlmWhen>,
+        /// The rules confidence below which `--llm-when uncertain` asks the LLM (default 0.8:
+        /// rules answers at 0.8 and above were 99.6–99.8 % right in calibration, below 92–95 %).
+        #[arg(long = "llm-threshold", env = "RESTATE_CLASSIFY_LLM_THRESHOLD", value_name = "X")]
+        pub cascade_threshold: Option<f64>,
     }
+}
+
+/// When an LLM-capable stage asks the LLM.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LlmWhen {
+    /// Every answer of an LLM stage comes from the LLM (the cache, the rules standing in when
+    /// it gives up).
+    #[default]
+    All,
+    /// The rules answer first; the LLM is asked only where their confidence is below the
+    /// threshold (a cascade).
+    Uncertain,
 }
 
 impl LlmSettings {
@@ -339,6 +360,8 @@ pub struct LlmConfig {
     pub prices: PriceTable,
     /// What a stage does when the LLM gives up.
     pub on_failure: OnLlmFailure,
+    /// `--llm-when uncertain`: the rules confidence below which the LLM is asked (None: always).
+    pub cascade: Option<f64>,
 }
 
 /// Errors in the LLM settings.
@@ -384,6 +407,9 @@ pub enum LlmConfigError {
     #[error("HTTP client: {0}")]
     Http(String),
 }
+
+/// The cascade's default threshold (see `LlmSettings::cascade_threshold`).
+pub(crate) const DEFAULT_CASCADE_THRESHOLD: f64 = 0.8;
 
 /// The LLM-capable stages in pipeline order.
 pub(crate) const LLM_STAGES: [StageName; 5] = [
@@ -546,6 +572,14 @@ impl LlmConfig {
                 reason: "must be positive".into(),
             });
         }
+        let threshold = file.cascade_threshold.unwrap_or(DEFAULT_CASCADE_THRESHOLD);
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(LlmConfigError::Invalid {
+                field: "cascade-threshold",
+                reason: format!("{threshold} is not between 0 and 1"),
+            });
+        }
+        let cascade = (file.cascade.unwrap_or_default() == LlmWhen::Uncertain).then_some(threshold);
         let defaults = RetryPolicy::default();
         let retry = RetryPolicy {
             max_attempts: file.max_attempts.unwrap_or(defaults.max_attempts).max(1),
@@ -588,6 +622,7 @@ impl LlmConfig {
             max_wait: Duration::from_secs_f64(max_wait_s),
             prices,
             on_failure: file.on_failure.unwrap_or_default(),
+            cascade,
         })
     }
 

@@ -41,6 +41,8 @@ struct Engine {
     max_wait: Duration,
     timeout: Duration,
     on_failure: OnLlmFailure,
+    /// `--llm-when uncertain`: the rules confidence at which the rules answer alone.
+    cascade: Option<f64>,
 }
 
 /// Answers stages according to the configured providers.
@@ -132,6 +134,7 @@ impl Executor {
             max_wait: config.max_wait,
             timeout: config.openai.timeout.max(config.anthropic.timeout),
             on_failure: config.on_failure,
+            cascade: config.cascade,
         };
         Self {
             routes,
@@ -155,6 +158,29 @@ impl Executor {
         crate::pipeline::driver::Rules::effective().answered::<S>(input)
     }
 
+    /// The cascade's verdict for an LLM stage: the rules answer when `--llm-when uncertain`
+    /// and the rules are confident enough (counted, its provenance saying why), else None (ask
+    /// the LLM). Pure and deterministic, so a Restate handler may decide on it outside `ctx.run`.
+    pub(crate) fn cascade<S: LlmStage>(&self, input: &S::Input) -> Option<StageOutcome<S::Output>> {
+        let engine = self.engine.as_ref()?;
+        let threshold = engine.cascade?;
+        self.routes.get(&S::NAME)?;
+        let mut rules = Self::rules::<S>(input);
+        let c = S::confidence(&rules.output);
+        (c >= threshold).then(|| {
+            engine.meter.cascaded(S::NAME);
+            rules.provenance.why = Some(format!("rules confident: {c:.2} >= {threshold:.2}"));
+            rules
+        })
+    }
+
+    /// Why the LLM is asked for `input` under the cascade (None without one).
+    fn unsure<S: LlmStage>(&self, input: &S::Input) -> Option<String> {
+        let threshold = self.engine.as_ref()?.cascade?;
+        let c = S::confidence(&Self::rules::<S>(input).output);
+        Some(format!("rules unsure: {c:.2} < {threshold:.2}"))
+    }
+
     /// Answers stage `S` for `input` (cache, single-flight, LLM), recorded under `run_id`.
     ///
     /// - rules stage: the rules answer;
@@ -172,6 +198,10 @@ impl Executor {
         let (Some(route), Some(engine)) = (self.routes.get(&S::NAME), self.engine.as_ref()) else {
             return Ok(Self::rules::<S>(input));
         };
+        if let Some(rules) = self.cascade::<S>(input) {
+            return Ok(rules);
+        }
+        let why = self.unsure::<S>(input);
         let started = Instant::now();
         let prompt = S::prompt(input);
         let key = cache::key(route.provider.name(), &route.model, &prompt);
@@ -219,6 +249,7 @@ impl Executor {
                         model: hit.model,
                         fallback: false,
                         attempts: if from_cache { 0 } else { hit.attempts },
+                        why: None,
                     },
                 },
                 // Validated when fetched for an equivalent input; if it still fails here the
@@ -251,6 +282,8 @@ impl Executor {
                 });
             }
         };
+        let mut outcome = outcome;
+        outcome.provenance.why = why;
         let service = started.elapsed().saturating_sub(call.waited());
         engine.meter.answered(
             S::NAME,
@@ -429,6 +462,11 @@ fn backoff(policy: &RetryPolicy, n: u32) -> Duration {
     cap.mul_f64(rand::random::<f64>())
 }
 
+/// `max_tokens` for `prompt`: what its schema can need, never above the configured cap.
+fn output_budget(prompt: &Prompt, cap: u32) -> u32 {
+    u32::try_from(tokens::answer_bound(&prompt.schema)).map_or(cap, |b| b.min(cap))
+}
+
 fn short(text: &str) -> String {
     text.chars().take(300).collect()
 }
@@ -488,8 +526,11 @@ impl Call {
         let policy = e.retry;
         let estimate = tokens::estimate_prompt(&self.prompt) + e.limiter.expected_output_tokens();
         let (mut attempts, mut invalid, mut failures) = (0u32, 0u32, 0u32);
+        // After an invalid answer the next attempt tells the model what was wrong with it.
+        let mut reask: Option<Prompt> = None;
         loop {
             attempts += 1;
+            let prompt = reask.as_ref().unwrap_or(&self.prompt);
             let permit = e.limiter.acquire(estimate).await;
             self.waited_us
                 .fetch_add(permit.waited().as_micros() as u64, Ordering::Relaxed);
@@ -521,8 +562,8 @@ impl Call {
             let sent = Instant::now();
             let req = CompletionRequest {
                 model: &self.route.model,
-                prompt: &self.prompt,
-                max_output_tokens: e.max_output_tokens,
+                prompt,
+                max_output_tokens: output_budget(prompt, e.max_output_tokens),
                 request_id: Some(&call_id),
             };
             // The HTTP client has the same timeout; this guard also covers a stuck body read.
@@ -577,6 +618,7 @@ impl Call {
                             );
                             invalid += 1;
                             tracing::debug!(stage = %self.stage, attempt = attempts, %reason, "invalid LLM answer");
+                            reask = Some(self.prompt.with_correction(&reason));
                             if invalid >= policy.max_invalid {
                                 return Err(Failure {
                                     kind: FailureKind::Invalid,

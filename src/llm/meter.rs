@@ -41,6 +41,7 @@ struct State {
     lookups: u64,
     hits: u64,
     fallbacks: u64,
+    rules_confident: u64,
     usage: Usage,
 }
 
@@ -98,6 +99,8 @@ pub struct LlmSummary {
     /// Answers where the rules engine stood in for the LLM (after invalid answers, or when it
     /// gave up: retries spent, request rejected).
     pub fallbacks: u64,
+    /// Answers of LLM stages the cascade (`--llm-when uncertain`) left to confident rules.
+    pub rules_confident: u64,
     /// Input tokens billed.
     pub tokens_in: u64,
     /// Output tokens billed.
@@ -208,6 +211,13 @@ impl Meter {
         s.fallbacks += u64::from(fallback);
     }
 
+    /// The cascade left an answer of `stage` to the confident rules engine.
+    pub(crate) fn cascaded(&self, stage: StageName) {
+        let mut s = self.state();
+        s.stages.entry(stage).or_default().answers += 1;
+        s.rules_confident += 1;
+    }
+
     /// The rules engine stood in for a stage the LLM gave up on (retries spent, request
     /// rejected): a fallback like one after invalid answers.
     pub(crate) fn gave_up(&self) {
@@ -314,6 +324,7 @@ impl Meter {
             errors: count(CallStatus::Error),
             timeouts: count(CallStatus::Timeout),
             fallbacks: s.fallbacks,
+            rules_confident: s.rules_confident,
             tokens_in: s.usage.input,
             tokens_out: s.usage.output,
             tokens_cached: s.usage.cached,
@@ -353,8 +364,9 @@ pub(crate) fn steady_rate(at: &[f64]) -> Option<f64> {
     (span >= 30.0).then(|| (hi - lo) as f64 / span * 60.0)
 }
 
-/// One line for the end of a run: calls, cache, faults, achieved and steady-state rates
-/// against the budget, tokens and cost.
+/// One line for the end of a run: who answered the stages (each answer counted once), what
+/// the upstream calls did, achieved and steady-state rates against the budget, tokens and cost
+/// (said to be unknown where a model has no price, never shown as $0).
 pub(crate) fn describe_summary(s: &LlmSummary) -> String {
     let budget = |b: Option<u32>| b.map_or("unlimited".to_string(), |b| compact(b as f64));
     let steady = match (s.steady_rpm, s.steady_use) {
@@ -365,15 +377,27 @@ pub(crate) fn describe_summary(s: &LlmSummary) -> String {
         (Some(r), None) => format!("; steady state {r:.0} req/min"),
         _ => String::new(),
     };
+    let cost = match (s.unpriced_models.is_empty(), s.estimated_cost_usd) {
+        (true, c) => format!("~${c:.4}"),
+        (false, c) if c > 0.0 => format!("~${c:.4} plus unpriced {}", s.unpriced_models.join(", ")),
+        (false, _) => format!(
+            "cost unknown (no price for {})",
+            s.unpriced_models.join(", ")
+        ),
+    };
+    let answers = s.ok + s.cache_hits + s.rules_confident + s.fallbacks;
     format!(
-        "LLM: {} answers ({} upstream calls, {:.0}% cache hits), {} invalid, {} rate-limited, {} errors/timeouts, {} rules fallbacks; {:.0} req/min and {} tok/min over the active {:.0}s (budget {} req/min, {} tok/min){steady}; tokens in {} (cached {}), out {}; ~${:.4}",
-        s.calls,
-        s.upstream_calls,
+        "LLM: {answers} stage answers: {} from the LLM, {} from the cache ({:.0}% hit rate), {} by confident rules, {} by the rules standing in; {} upstream calls ({} invalid, {} rate-limited, {} errors, {} timeouts); {:.0} req/min and {} tok/min over the active {:.0}s (budget {} req/min, {} tok/min){steady}; tokens in {} (cached {}), out {}; {cost}",
+        s.ok,
+        s.cache_hits,
         s.cache_hit_rate * 100.0,
+        s.rules_confident,
+        s.fallbacks,
+        s.upstream_calls,
         s.invalid,
         s.rate_limited,
-        s.errors + s.timeouts,
-        s.fallbacks,
+        s.errors,
+        s.timeouts,
         s.achieved_rpm,
         compact(s.achieved_tpm),
         s.active_s,
@@ -382,7 +406,6 @@ pub(crate) fn describe_summary(s: &LlmSummary) -> String {
         compact(s.tokens_in as f64),
         compact(s.tokens_cached as f64),
         compact(s.tokens_out as f64),
-        s.estimated_cost_usd
     )
 }
 

@@ -4,6 +4,7 @@
 //! message; the limiter corrects its accounting with the real usage afterwards.
 
 use crate::pipeline::stage::Prompt;
+use serde_json::Value;
 
 /// Estimated tokens of a text.
 pub(crate) fn estimate_text(text: &str) -> u64 {
@@ -19,9 +20,102 @@ pub(crate) fn estimate_prompt(prompt: &Prompt) -> u64 {
         + FRAMING
 }
 
+/// Most output tokens an answer matching `schema` can need, with room for whitespace and a
+/// provider's framing: what `max_tokens` is set to (below the configured cap), so a model that
+/// rambles is cut early and cheaply instead of at a generous default. Strings are bounded by
+/// their enum or by the `{m,n}` repetition in their pattern (unbounded ones count 200
+/// characters), arrays by `maxItems` (8 when absent); about three characters per token.
+pub(crate) fn answer_bound(schema: &Value) -> u64 {
+    const FRAMING: u64 = 24;
+    let exact = bound(schema);
+    exact + exact / 2 + FRAMING
+}
+
+fn chars_to_tokens(chars: usize) -> u64 {
+    (chars as u64).div_ceil(3) + 2
+}
+
+fn bound(schema: &Value) -> u64 {
+    let kind = schema.get("type").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "object" => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            2 + props.map_or(0, |p| {
+                p.iter()
+                    .map(|(k, v)| chars_to_tokens(k.len() + 3) + bound(v))
+                    .sum()
+            })
+        }
+        "array" => {
+            let items = schema.get("items").map_or(4, bound);
+            let max = schema.get("maxItems").and_then(Value::as_u64).unwrap_or(8);
+            2 + max * (items + 1)
+        }
+        "string" => {
+            if let Some(names) = schema.get("enum").and_then(Value::as_array) {
+                let longest = names.iter().filter_map(Value::as_str).map(str::len).max();
+                return chars_to_tokens(longest.unwrap_or(16));
+            }
+            let max = schema
+                .get("pattern")
+                .and_then(Value::as_str)
+                .and_then(pattern_max_chars)
+                .unwrap_or(200);
+            chars_to_tokens(max)
+        }
+        "number" => 6,
+        "integer" => 4,
+        "boolean" => 2,
+        _ => 8,
+    }
+}
+
+/// `n` of the last `{m,n}` in a pattern.
+fn pattern_max_chars(pattern: &str) -> Option<usize> {
+    let open = pattern.rfind('{')?;
+    let inner = &pattern[open + 1..open + pattern[open..].find('}')?];
+    inner.rsplit(',').next()?.trim().parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::LlmStage;
+
+    #[test]
+    fn answer_bounds_cover_the_rules_answers_and_stay_small() {
+        use crate::pipeline::{
+            IndicatorFacts, IndicatorRecord, NormalizationInput, NormalizationStage, Stage,
+            TimeInferenceStage, TimeInput,
+        };
+        let record = IndicatorRecord {
+            id: "x".into(),
+            name: "Exports YTD".into(),
+            units: Some("USD Million".into()),
+            periodicity: Some("Monthly".into()),
+            ..Default::default()
+        };
+        let facts = IndicatorFacts::from_record(&record);
+        let norm = NormalizationStage::rules(&NormalizationInput::new(&facts));
+        let input = TimeInput::new(&facts, &norm);
+        let prompt = TimeInferenceStage::prompt(&input);
+        let answer = TimeInferenceStage::render_answer(&TimeInferenceStage::rules(&input));
+        let bound = answer_bound(&prompt.schema);
+        assert!(
+            estimate_text(&answer.to_string()) < bound,
+            "{bound} for {answer}"
+        );
+        assert!(
+            bound < 300,
+            "a time-inference answer needs no more than 300 tokens, got {bound}"
+        );
+    }
+
+    #[test]
+    fn pattern_repetitions_bound_strings() {
+        assert_eq!(pattern_max_chars("^[^\\n]{1,240}$"), Some(240));
+        assert_eq!(pattern_max_chars("^[a-z]+$"), None);
+    }
 
     #[test]
     fn four_chars_per_token_rounded_up() {

@@ -36,14 +36,36 @@ pub(crate) fn enum_schema(names: &[&str], description: &str) -> Value {
     json!({ "type": "string", "enum": names, "description": description })
 }
 
-/// The confidence property.
+/// The confidence property. `minimum`/`maximum` are honoured by OpenAI's strict mode; servers
+/// that ignore them (llama.cpp's grammar) are still held to 0..1 by the reader.
 pub(crate) fn confidence_schema() -> Value {
-    json!({ "type": "number", "description": "confidence between 0 and 1" })
+    json!({ "type": "number", "minimum": 0, "maximum": 1, "description": "confidence between 0 and 1" })
+}
+
+/// Most characters of a reasoning or reason text. Bounded in the schema so a grammar-constrained
+/// model cannot ramble into `max_tokens` (answers cut there are invalid); longer texts from
+/// unconstrained providers are cut to it, not rejected.
+pub(crate) const TEXT_MAX_CHARS: usize = 240;
+
+/// A short non-empty text of at most [`TEXT_MAX_CHARS`] characters on one line. The bound is a
+/// `pattern` (supported by OpenAI's strict mode and llama.cpp's grammars alike; `maxLength` is
+/// not accepted by the former).
+pub(crate) fn text_schema(description: &str) -> Value {
+    json!({
+        "type": "string",
+        "pattern": format!("^[^\\n ][^\\n]{{0,{}}}$", TEXT_MAX_CHARS - 1),
+        "description": description,
+    })
 }
 
 /// The reasoning property.
 pub(crate) fn reasoning_schema() -> Value {
-    json!({ "type": "string", "description": "one short sentence explaining the decision" })
+    text_schema("one short sentence explaining the decision")
+}
+
+/// An array of at most `max` items (each field flagged or corrected at most once).
+pub(crate) fn array_schema(items: Value, max: usize, description: &str) -> Value {
+    json!({ "type": "array", "items": items, "maxItems": max, "description": description })
 }
 
 /// Serialises a stage input compactly (deterministic field order, no newlines).
@@ -157,6 +179,13 @@ impl<'a> AnswerReader<'a> {
                 format!("\"confidence\" must be a number, got {}", kind(v)),
             )
         })?;
+        // A whole percentage (servers whose grammar ignores `maximum` were seen answering 100)
+        // is read as the fraction it means; 1.5 stays an error.
+        let c = if c > 1.0 && c <= 100.0 && c.fract() == 0.0 {
+            c / 100.0
+        } else {
+            c
+        };
         if !(0.0..=1.0).contains(&c) {
             return Err(invalid(
                 self.stage,

@@ -318,6 +318,10 @@ impl LlmStage for BooleanReviewStage {
             "reasoning": output.reasoning,
         })
     }
+
+    fn confidence(output: &ReviewOutput) -> f64 {
+        output.confidence
+    }
 }
 
 fn parse_flag(item: &Value) -> Result<ReviewFlag, String> {
@@ -350,14 +354,17 @@ fn schema() -> Value {
     answer::object_schema(vec![
         (
             "flags",
-            json!({
-                "type": "array",
-                "description": "the wrong fields, each at most once",
-                "items": answer::object_schema(vec![
-                    ("field", answer::enum_schema(&ReviewField::names(), "the wrong field")),
-                    ("reason", json!({"type": "string", "description": "why it is wrong"})),
+            answer::array_schema(
+                answer::object_schema(vec![
+                    (
+                        "field",
+                        answer::enum_schema(&ReviewField::names(), "the wrong field"),
+                    ),
+                    ("reason", answer::text_schema("why it is wrong")),
                 ]),
-            }),
+                ReviewField::names().len(),
+                "the wrong fields, each at most once",
+            ),
         ),
         ("confidence", answer::confidence_schema()),
         ("reasoning", answer::reasoning_schema()),

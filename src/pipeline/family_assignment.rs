@@ -150,6 +150,10 @@ impl LlmStage for FamilyAssignmentStage {
             "reasoning": output.reasoning,
         })
     }
+
+    fn confidence(output: &FamilyOutput) -> f64 {
+        output.confidence
+    }
 }
 
 fn schema() -> Value {
@@ -211,6 +215,11 @@ mod tests {
         assert!(
             reason(json!({"family": "temporal", "confidence": 1.5, "reasoning": "r"}))
                 .contains("between 0 and 1")
+        );
+        let percent = json!({"family": "temporal", "confidence": 85, "reasoning": "r"});
+        assert_eq!(
+            FamilyAssignmentStage::parse_answer(&i, &percent).map(|o| o.confidence),
+            Ok(0.85)
         );
         assert!(
             reason(json!({"family": "temporal", "confidence": 0.5, "reasoning": " "}))

@@ -308,6 +308,10 @@ impl LlmStage for FinalReviewStage {
             "reasoning": output.reasoning,
         })
     }
+
+    fn confidence(output: &FinalOutput) -> f64 {
+        output.confidence
+    }
 }
 
 fn parse_correction(item: &Value) -> Result<Correction, String> {
@@ -347,15 +351,21 @@ fn schema() -> Value {
     answer::object_schema(vec![
         (
             "corrections",
-            json!({
-                "type": "array",
-                "description": "changes to flagged fields, each field at most once",
-                "items": answer::object_schema(vec![
-                    ("field", answer::enum_schema(&ReviewField::names(), "the corrected field")),
-                    ("value", json!({"type": "string", "description": "the new value, in the taxonomy spelling"})),
-                    ("reason", json!({"type": "string", "description": "why"})),
+            answer::array_schema(
+                answer::object_schema(vec![
+                    (
+                        "field",
+                        answer::enum_schema(&ReviewField::names(), "the corrected field"),
+                    ),
+                    (
+                        "value",
+                        json!({"type": "string", "pattern": "^[^\\n]{1,40}$", "description": "the new value, in the taxonomy spelling"}),
+                    ),
+                    ("reason", answer::text_schema("why")),
                 ]),
-            }),
+                ReviewField::names().len(),
+                "changes to flagged fields, each field at most once",
+            ),
         ),
         ("confidence", answer::confidence_schema()),
         ("reasoning", answer::reasoning_schema()),

@@ -16,6 +16,10 @@ pub struct Provenance {
     /// LLM attempts made (1 for rules).
     #[serde(default = "one")]
     pub attempts: u32,
+    /// Why this answerer was chosen, when a choice was made (the cascade: "rules confident
+    /// 0.90 ≥ 0.80" or "rules unsure 0.50 < 0.80").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 fn one() -> u32 {
@@ -30,6 +34,7 @@ impl Provenance {
             model: super::RULES_MODEL.into(),
             fallback: false,
             attempts: 1,
+            why: None,
         }
     }
 }

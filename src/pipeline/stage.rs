@@ -92,6 +92,19 @@ pub struct Prompt {
 }
 
 impl Prompt {
+    /// This prompt again, telling the model why its last answer was rejected (the re-ask after
+    /// an invalid answer). The input stays the last fenced block, so the answer is still for it.
+    pub fn with_correction(&self, reason: &str) -> Prompt {
+        let reason: String = reason.chars().take(400).collect();
+        Prompt {
+            user: format!(
+                "Your previous answer to this was rejected: {reason}\nAnswer again, correcting that.\n\n{}",
+                self.user
+            ),
+            ..self.clone()
+        }
+    }
+
     /// The stage input embedded in a user message, if any.
     pub fn extract_input(user: &str) -> Option<&str> {
         let start = user.rfind(INPUT_FENCE_OPEN)? + INPUT_FENCE_OPEN.len();
@@ -144,4 +157,33 @@ pub trait LlmStage: Stage {
     /// Renders an output as the JSON answer the schema describes; for every input `x`,
     /// `parse_answer(x, render_answer(rules(x))) == Ok(rules(x))`.
     fn render_answer(output: &Self::Output) -> serde_json::Value;
+
+    /// How sure `output` is of its weakest decision, 0..1: what the cascade (`--llm-when
+    /// uncertain`) compares with its threshold to decide whether the LLM is asked.
+    fn confidence(output: &Self::Output) -> f64;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_correction_names_the_reason_and_keeps_the_input_last() {
+        let p = Prompt {
+            stage: StageName::TimeInference,
+            system: "s".into(),
+            user: format!("task\n{INPUT_FENCE_OPEN}{{\"name\":\"GDP\"}}{INPUT_FENCE_CLOSE}"),
+            schema: serde_json::json!({}),
+        };
+        let again = p.with_correction("\"confidence\" must be between 0 and 1, got 7.5");
+        assert!(again.user.contains("got 7.5"), "{}", again.user);
+        assert_eq!(
+            Prompt::extract_input(&again.user),
+            Some("{\"name\":\"GDP\"}")
+        );
+        assert_eq!(
+            (again.system, again.schema, again.stage),
+            (p.system, p.schema, p.stage)
+        );
+    }
 }

@@ -215,7 +215,7 @@ time_basis: what one observation covers.
 
 Decision rules:
 1. Sample dates are the strongest evidence of frequency: observed_cadence comes from the median gap between dates; prefer it over a declared periodicity that disagrees, unless it is irregular.
-2. is_cumulative is true exactly when time_basis is cumulative. cumulative_signal is rules evidence: named (the name or description says YTD / year to date / cumulative), within-year-resets (values drop at each new year and rise within it), running-total-ramp (values grow in proportion to the month or quarter number). A steadily rising level such as a price index or a wage is NOT cumulative.
+2. time_basis is cumulative exactly when the values are running totals. cumulative_signal is rules evidence: named (the name or description says YTD / year to date / cumulative), within-year-resets (values drop at each new year and rise within it), running-total-ramp (values grow in proportion to the month or quarter number). A steadily rising level such as a price index or a wage is NOT cumulative.
 3. Rates of change, flows and counts are per-period; stocks, prices, rates of interest, percentages and index levels are point-in-time.";
 
 impl LlmStage for TimeInferenceStage {
@@ -244,10 +244,19 @@ impl LlmStage for TimeInferenceStage {
         let mut r = AnswerReader::new(StageName::TimeInference, answer)?;
         let reporting_frequency = r.taxonomy("reporting_frequency")?;
         let time_basis: TimeBasis = r.taxonomy("time_basis")?;
-        let is_cumulative = r.boolean("is_cumulative")?;
+        // Not in the schema: it follows from the time basis, so a model cannot contradict it.
+        // An answer that still carries it (an unconstrained model) must agree.
+        let is_cumulative = time_basis == TimeBasis::Cumulative;
+        let stated = if answer.get("is_cumulative").is_some() {
+            Some(r.boolean("is_cumulative")?)
+        } else {
+            None
+        };
         let confidence = r.confidence()?;
         let reasoning = r.reasoning()?;
-        if is_cumulative != (time_basis == TimeBasis::Cumulative) {
+        if let Some(is_cumulative) = stated
+            && is_cumulative != (time_basis == TimeBasis::Cumulative)
+        {
             return Err(r.error(format!(
                 "is_cumulative is {is_cumulative} but time_basis is {time_basis}; they must agree"
             )));
@@ -266,10 +275,13 @@ impl LlmStage for TimeInferenceStage {
         json!({
             "reporting_frequency": output.reporting_frequency,
             "time_basis": output.time_basis,
-            "is_cumulative": output.is_cumulative,
             "confidence": output.confidence,
             "reasoning": output.reasoning,
         })
+    }
+
+    fn confidence(output: &TimeOutput) -> f64 {
+        output.confidence
     }
 }
 
@@ -282,10 +294,6 @@ fn schema() -> Value {
         (
             "time_basis",
             answer::enum_schema(&TimeBasis::names(), "what one observation covers"),
-        ),
-        (
-            "is_cumulative",
-            json!({"type": "boolean", "description": "true exactly when time_basis is cumulative"}),
         ),
         ("confidence", answer::confidence_schema()),
         ("reasoning", answer::reasoning_schema()),

@@ -86,6 +86,14 @@ impl TypeConfidences {
             / 4.0
     }
 
+    /// The weakest.
+    pub(crate) fn min(&self) -> f64 {
+        self.indicator_type
+            .min(self.temporal_aggregation)
+            .min(self.heat_map_orientation)
+            .min(self.is_currency_denominated)
+    }
+
     /// All four the same.
     pub(crate) fn uniform(c: f64) -> Self {
         TypeConfidences {
@@ -186,7 +194,7 @@ impl LlmStage for TypeClassificationStage {
             ),
             "Classify the indicator's type within its family, its temporal aggregation, heat-map orientation and whether it is currency-denominated.",
             input,
-            schema(),
+            schema(input.family),
         )
     }
 
@@ -242,14 +250,29 @@ impl LlmStage for TypeClassificationStage {
             "reasoning": output.reasoning,
         })
     }
+
+    fn confidence(output: &TypeOutput) -> f64 {
+        // The weakest of the four fields: one unsure field is reason enough to ask.
+        output
+            .field_confidence
+            .as_ref()
+            .map_or(output.confidence, TypeConfidences::min)
+    }
 }
 
-fn schema() -> Value {
+/// The answer schema for an input of `family`: the type enum holds only that family's types
+/// (and `other`), so a grammar-constrained model cannot answer a type outside it.
+fn schema(family: Family) -> Value {
+    let types: Vec<&str> = IndicatorType::ALL
+        .iter()
+        .filter(|t| t.belongs_to(family))
+        .map(|t| t.as_str())
+        .collect();
     answer::object_schema(vec![
         (
             "indicator_type",
             answer::enum_schema(
-                &IndicatorType::names(),
+                &types,
                 "a type of the input's family (other only as a last resort)",
             ),
         ),

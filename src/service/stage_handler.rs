@@ -42,6 +42,8 @@ pub(crate) async fn run_stage<S: LlmStage>(
 ) -> HandlerResult<StageReply<S::Output>> {
     let outcome: StageOutcome<S::Output> = match app.executor.choice(S::NAME) {
         Choice::Rules => Executor::rules::<S>(&req.input),
+        // Rules confident under `--llm-when uncertain`: deterministic, nothing to journal.
+        Choice::Llm { .. } if let Some(rules) = app.executor.cascade::<S>(&req.input) => rules,
         Choice::Llm { .. } => {
             let executor = app.executor.clone();
             let input = req.input.clone();

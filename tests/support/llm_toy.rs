@@ -93,6 +93,11 @@ impl LlmStage for Toy {
     fn render_answer(output: &ToyOutput) -> Value {
         json!({"family": output.family.as_str()})
     }
+
+    fn confidence(_output: &ToyOutput) -> f64 {
+        // The toy stage is never sure: the cascade always asks the LLM.
+        0.0
+    }
 }
 
 /// llm-sim answers for the toy stage: its rules.
