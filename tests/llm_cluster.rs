@@ -89,6 +89,8 @@ async fn faults_end_in_stored_results_and_failures_are_stored_and_retried() {
             base.to_string(),
             "--model".into(),
             "llm-sim".into(),
+            "--llm-when".into(),
+            "all".into(),
             "--json".into(),
         ]
     };
@@ -236,6 +238,8 @@ async fn classify_through_the_cluster_with_llm_sim() {
         &base,
         "--model",
         "llm-sim",
+        "--llm-when",
+        "all",
         "--rpm",
         "900",
     ]);

@@ -29,6 +29,8 @@ fn spawn(cluster: &TestCluster, args: &[&str], name: &str, sim: &str) -> Child {
         sim,
         "--model",
         "llm-sim",
+        "--llm-when",
+        "all",
         "--rpm",
         "1200",
     ])

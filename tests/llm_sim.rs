@@ -40,6 +40,8 @@ fn config_for(sim: &SimHandle, tweak: impl FnOnce(&mut LlmConfig)) -> LlmConfig 
         concurrency: 64,
         headroom: 0.9,
     };
+    // Every answer asks the simulator unless a test says otherwise.
+    c.cascade = None;
     tweak(&mut c);
     c
 }

@@ -84,12 +84,12 @@ pub(crate) async fn run(
         .next()
         .map(|r| r.provider)
         .unwrap_or(crate::llm::ProviderKind::Openai);
-    let mut llm = handle.llm_config(provider)?;
-    llm.limiter = opts.llm.limiter;
-    llm.retry = opts.llm.retry;
-    llm.cache = opts.llm.cache;
-    llm.max_wait = opts.llm.max_wait;
-    llm.max_output_tokens = opts.llm.max_output_tokens;
+    // The run's settings with the simulator as the endpoint of every LLM stage.
+    let endpoint = handle.llm_config(provider)?;
+    let mut llm = opts.llm.clone();
+    llm.stages = endpoint.stages;
+    llm.openai = endpoint.openai;
+    llm.anthropic = endpoint.anthropic;
     let executor = Arc::new(Executor::from_config(&llm, None)?);
 
     let total = records.len() as u64;

@@ -252,8 +252,8 @@ settings_section! {
         /// failed with the reason, for `classify --retry-failed` later.
         #[arg(long = "on-llm-failure", env = "RESTATE_CLASSIFY_ON_LLM_FAILURE", value_enum, value_name = "POLICY")]
         pub on_failure: Option<OnLlmFailure>,
-        /// When an LLM stage asks the LLM: `all` (every answer), or `uncertain` (only where the
-        /// rules engine's confidence for the stage is below `cascade-threshold`).
+        /// When an LLM stage asks the LLM: `uncertain` (default: only where the rules engine's
+        /// confidence for the stage is below `cascade-threshold`), or `all` (every answer).
         #[arg(long = "llm-when", env = "RESTATE_CLASSIFY_LLM_WHEN", value_enum, value_name = "WHEN")]
         pub cascade: Option<LlmWhen>,
         /// The rules confidence below which `--llm-when uncertain` asks the LLM (default 0.8:
@@ -269,10 +269,11 @@ settings_section! {
 pub enum LlmWhen {
     /// Every answer of an LLM stage comes from the LLM (the cache, the rules standing in when
     /// it gives up).
-    #[default]
     All,
     /// The rules answer first; the LLM is asked only where their confidence is below the
-    /// threshold (a cascade).
+    /// threshold (a cascade). The default: the rules' confident answers are as good as an
+    /// LLM's would need to be, and a tenth of the price.
+    #[default]
     Uncertain,
 }
 
