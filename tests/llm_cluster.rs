@@ -280,4 +280,61 @@ async fn classify_through_the_cluster_with_llm_sim() {
         .unwrap()
         .get(0);
     assert_eq!(calls as u64, st.ok, "one ok row per upstream answer");
+
+    // The cascade on the same indicators: each LLM stage's stored provenance says who answered
+    // and why, and only the unsure answers reached the simulator.
+    let out = cluster.ok(&[
+        "classify",
+        "--force",
+        "--limit",
+        "150",
+        "--json",
+        "--provider",
+        "openai",
+        "--llm-base-url",
+        &base,
+        "--model",
+        "llm-sim",
+        "--llm-when",
+        "uncertain",
+        "--no-cache",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("summary JSON");
+    assert_eq!(summary["classified"], 150, "{summary}");
+    let run_id = summary["run_id"].as_str().expect("run id").to_string();
+    let confident = summary["llm"]["rules_confident"]
+        .as_u64()
+        .expect("llm.rules_confident");
+    assert!(confident > 0, "{summary}");
+    assert_eq!(
+        sim.stats().ok - st.ok,
+        summary["llm"]["upstream_calls"].as_u64().unwrap(),
+        "only the unsure answers were sent: {summary}"
+    );
+    let rows = client
+        .query(
+            "SELECT p.key, p.value->>'provider', p.value->>'why' FROM classifications c, \
+             jsonb_each(c.providers) p WHERE c.run_id = $1 AND p.key <> 'normalization'",
+            &[&run_id],
+        )
+        .await
+        .unwrap();
+    let mut left = 0u64;
+    for r in &rows {
+        let (stage, provider, why): (String, String, Option<String>) =
+            (r.get(0), r.get(1), r.get(2));
+        let why = why.unwrap_or_else(|| panic!("{stage}: no why in the stored provenance"));
+        match provider.as_str() {
+            "rules" => {
+                assert!(why.starts_with("rules confident"), "{stage}: {why}");
+                left += 1;
+            }
+            "openai" => assert!(why.starts_with("rules unsure"), "{stage}: {why}"),
+            other => panic!("{stage}: provider {other}"),
+        }
+    }
+    assert_eq!(
+        left, confident,
+        "the stored provenance agrees with the summary"
+    );
 }

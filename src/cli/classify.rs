@@ -149,26 +149,12 @@ pub(crate) fn print_summary(
             "elapsed_s": (s.elapsed_s * 10.0).round() / 10.0,
         });
         if let Some(l) = llm {
-            out["llm"] = serde_json::json!({
-                "upstream_calls": l.upstream_calls,
-                "cache_hits": l.cache_hits,
-                "cache_hit_rate": l.cache_hit_rate,
-                "ok": l.ok,
-                "invalid": l.invalid,
-                "fallbacks": l.fallbacks,
-                "rate_limited": l.rate_limited,
-                "errors": l.errors,
-                "timeouts": l.timeouts,
-                "tokens_in": l.tokens_in,
-                "tokens_out": l.tokens_out,
-                "tokens_cached": l.tokens_cached,
-                "calls_per_indicator": l.upstream_calls as f64 / (s.classified + s.failed).max(1) as f64,
-                "steady_rpm": l.steady_rpm,
-                "steady_use_of_budget": l.steady_use,
-                "budget_rpm": l.budget_rpm,
-                "budget_tpm": l.budget_tpm,
-                "estimated_cost_usd": l.estimated_cost_usd,
-            });
+            // Every field of the LLM summary, plus the per-indicator rate scripts check.
+            let mut v = serde_json::to_value(l)?;
+            v["calls_per_indicator"] =
+                (l.upstream_calls as f64 / (s.classified + s.failed).max(1) as f64).into();
+            v["steady_use_of_budget"] = l.steady_use.into();
+            out["llm"] = v;
         }
         println!("{out}");
         return Ok(());
