@@ -134,6 +134,8 @@ pub(crate) struct ReportData {
 
 /// Buckets a run of `duration_s` is cut into at most.
 const BUCKETS: f64 = 120.0;
+/// The narrowest bucket: per-minute rates over shorter ones are mostly noise.
+const MIN_BUCKET_S: f64 = 5.0;
 
 /// The consecutive stored steps of a classification: (step name, its table, the table before).
 const STEPS: [(&str, &str, &str); 5] = [
@@ -194,11 +196,11 @@ pub(crate) async fn load(pool: &Pool, run: Run, limit: i64) -> Result<ReportData
         .await
         .map_err(q("report duration"))?
         .get(0);
-    let bucket_s = (duration_s / BUCKETS).ceil().max(1.0);
+    let bucket_s = (duration_s / BUCKETS).ceil().max(MIN_BUCKET_S);
 
     let completions = client
         .query(
-            "SELECT (floor(extract(epoch FROM c.created_at - r.started_at) / $2) * $2)::float8, \
+            "SELECT floor(extract(epoch FROM c.created_at - r.started_at)::float8 / $2::float8) * $2::float8, \
                     count(*) FILTER (WHERE c.status = 'classified'), \
                     count(*) FILTER (WHERE c.status = 'failed') \
              FROM classifications c JOIN classification_runs r ON r.id = c.run_id \
@@ -244,7 +246,7 @@ pub(crate) async fn load(pool: &Pool, run: Run, limit: i64) -> Result<ReportData
 
     let llm = client
         .query(
-            "SELECT (floor(extract(epoch FROM l.at - r.started_at) / $2) * $2)::float8, \
+            "SELECT floor(extract(epoch FROM l.at - r.started_at)::float8 / $2::float8) * $2::float8, \
                     count(*) FILTER (WHERE l.status <> 'cached'), \
                     coalesce(sum(l.tokens_in + l.tokens_out) FILTER (WHERE l.status <> 'cached'), 0)::int8, \
                     count(*) FILTER (WHERE l.status = '429'), \

@@ -15,6 +15,7 @@ const SECRET_KEYS: [&str; 4] = ["password", "secret", "api_key", "authorization"
 pub const CHARTS: [&str; 11] = [
     "completions",
     "admission",
+    "per-node",
     "stage-latency",
     "llm-calls",
     "llm-tokens",
@@ -23,7 +24,6 @@ pub const CHARTS: [&str; 11] = [
     "types",
     "orientations",
     "confidence",
-    "per-node",
 ];
 
 /// Renders the report page of `d`.
@@ -457,6 +457,13 @@ mod tests {
         assert!(html.contains("cache hit rate") && html.contains("50.0% (2 of 4)"));
         for id in CHARTS {
             assert!(html.contains(&format!("data-chart=\"{id}\"")), "{id}");
+        }
+        // Every chart declares the marks it draws.
+        for svg in html.split("<svg ").skip(1) {
+            let svg = &svg[..svg.find("</svg>").unwrap()];
+            let declared = svg.split("data-marks=\"").nth(1).unwrap();
+            let declared: usize = declared[..declared.find('"').unwrap()].parse().unwrap();
+            assert_eq!(declared, svg.matches("class=\"mark\"").count(), "{svg}");
         }
         // No stage results: the latency chart says so and draws nothing.
         assert!(html.contains("data-chart=\"stage-latency\" data-marks=\"0\""));

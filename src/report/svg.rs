@@ -10,7 +10,7 @@ pub(crate) const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 240.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 30.0;
+const TOP: f64 = 44.0;
 const BOTTOM: f64 = 36.0;
 
 /// Colours of successive series (distinct on white and for common colour blindness).
@@ -44,6 +44,17 @@ pub(crate) fn num(v: f64) -> String {
         format!("{v:.1}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+/// An axis value, short: `1.5M`, `12k`, else [`num`].
+fn short(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{}M", num(v / 1e6))
+    } else if v.abs() >= 1e4 {
+        format!("{}k", num(v / 1e3))
+    } else {
+        num(v)
     }
 }
 
@@ -166,8 +177,8 @@ pub(crate) fn lines(
         let lx = LEFT + 8.0 + 150.0 * i as f64;
         let _ = write!(
             out,
-            "<rect x=\"{lx:.1}\" y=\"22\" width=\"10\" height=\"3\" fill=\"{colour}\"/>\
-             <text x=\"{:.1}\" y=\"27\" class=\"legend\">{}</text>",
+            "<rect x=\"{lx:.1}\" y=\"29\" width=\"10\" height=\"3\" fill=\"{colour}\"/>\
+             <text x=\"{:.1}\" y=\"34\" class=\"legend\">{}</text>",
             lx + 14.0,
             esc(&s.name)
         );
@@ -188,7 +199,7 @@ fn axes(out: &mut String, y_ticks: &[f64], py: impl Fn(f64) -> f64, x_label: &st
             py(*y),
             LEFT - 6.0,
             py(*y) + 4.0,
-            num(*y)
+            short(*y)
         );
     }
     let _ = write!(
@@ -327,10 +338,11 @@ pub(crate) fn latency(id: &str, title: &str, rows: &[LatencyRow], why_empty: &st
     let height = if rows.is_empty() {
         HEIGHT
     } else {
-        TOP + 14.0 + rows.len() as f64 * row_h + 12.0
+        TOP + rows.len() as f64 * row_h + 12.0
     };
     let mut out = String::new();
-    open(&mut out, id, title, height, rows.len());
+    // Three marks per row: the p90 bar, the p50 bar, the p99 tick.
+    open(&mut out, id, title, height, 3 * rows.len());
     if rows.is_empty() {
         empty(&mut out, why_empty);
         return out;
@@ -344,10 +356,10 @@ pub(crate) fn latency(id: &str, title: &str, rows: &[LatencyRow], why_empty: &st
     let px = |v: f64| label_w + (v / max * w).max(1.0);
     let _ = write!(
         out,
-        "<text x=\"{label_w}\" y=\"40\" class=\"legend\">dark: p50 · light: p90 · tick: p99 (ms)</text>"
+        "<text x=\"{label_w}\" y=\"34\" class=\"legend\">dark: p50 · light: p90 · tick: p99 (ms)</text>"
     );
     for (i, r) in rows.iter().enumerate() {
-        let y = TOP + 14.0 + i as f64 * row_h;
+        let y = TOP + i as f64 * row_h;
         let _ = write!(
             out,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"tick\">{}</text>\
@@ -418,5 +430,14 @@ mod tests {
         let s = bars("b", "T", &items, 3, "");
         assert!(s.contains("other (2)") && s.contains(">13<"), "{s}");
         assert!(s.contains("data-marks=\"4\""));
+        let rows = [LatencyRow {
+            label: "x".into(),
+            p50: 1.0,
+            p90: 2.0,
+            p99: 3.0,
+        }];
+        let l = latency("l", "T", &rows, "");
+        assert_eq!(l.matches("class=\"mark\"").count(), 3);
+        assert!(l.contains("data-marks=\"3\""));
     }
 }
