@@ -135,8 +135,14 @@ async fn export_streams_a_real_run() {
             .map(|k| line.find(&format!("\"{k}\":")).unwrap())
             .collect();
         assert!(positions.is_sorted(), "keys in column order: {line}");
-        assert!(v["confidence"].is_number() && v["needs_review"].is_boolean(), "{v}");
-        assert!(v["review_reasons"].is_array() && v["error"].is_null(), "{v}");
+        assert!(
+            v["confidence"].is_number() && v["needs_review"].is_boolean(),
+            "{v}"
+        );
+        assert!(
+            v["review_reasons"].is_array() && v["error"].is_null(),
+            "{v}"
+        );
     }
 
     // --only filters.

@@ -193,7 +193,11 @@ async fn every_chart_draws_in_a_real_browser() {
     // The DOM after load: every chart there once, each with the marks it says it drew.
     let profile = tempfile::tempdir().unwrap();
     let measured = dir.join("measured.html");
-    std::fs::write(&measured, html.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
+    std::fs::write(
+        &measured,
+        html.replace("</body>", &format!("{MEASURE}</body>")),
+    )
+    .unwrap();
     let dom = browse(
         profile.path(),
         &measured,
@@ -205,7 +209,11 @@ async fn every_chart_draws_in_a_real_browser() {
     for ch in &charts {
         assert!(ch.marks > 0, "{} drew no marks: {ch:?}", ch.id);
         assert_eq!(ch.marks, ch.drawn, "{}: marks in the DOM", ch.id);
-        assert!(ch.rect[2] > 100 && ch.rect[3] > 50, "{} laid out: {ch:?}", ch.id);
+        assert!(
+            ch.rect[2] > 100 && ch.rect[3] > 50,
+            "{} laid out: {ch:?}",
+            ch.id
+        );
     }
     assert!(dom.contains("id=\"settings\""), "settings table");
 

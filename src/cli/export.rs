@@ -105,7 +105,9 @@ impl<W: Write> RowWriter for Jsonl<W> {
                 Value::Text(s) => serde_json::to_writer(&mut self.0, s)?,
                 Value::Bool(b) => serde_json::to_writer(&mut self.0, b)?,
                 // A non-finite confidence cannot be JSON: it is written as null.
-                Value::Float(f) => serde_json::to_writer(&mut self.0, &serde_json::Number::from_f64(*f))?,
+                Value::Float(f) => {
+                    serde_json::to_writer(&mut self.0, &serde_json::Number::from_f64(*f))?
+                }
                 Value::Json(j) => serde_json::to_writer(&mut self.0, j)?,
             }
         }
@@ -178,15 +180,20 @@ pub async fn run(config: &Config, args: &ExportArgs) -> anyhow::Result<i32> {
     let run_id = runs::resolve(&pool, &args.run).await?.id;
     let started = std::time::Instant::now();
     let (file, out): (Option<AtomicFile>, Box<dyn Write>) = if args.out == "-" {
-        (None, Box::new(std::io::BufWriter::new(std::io::stdout().lock())))
+        (
+            None,
+            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        )
     } else {
         let (f, handle) = AtomicFile::create(Path::new(&args.out))?;
         (Some(f), Box::new(std::io::BufWriter::new(handle)))
     };
     let mut w = writer(args.format, out);
     w.header(&columns).map_err(export::ExportError::Write)?;
-    let rows = export::stream(&pool, &run_id, &columns, only, |cells| w.row(&columns, cells))
-        .await?;
+    let rows = export::stream(&pool, &run_id, &columns, only, |cells| {
+        w.row(&columns, cells)
+    })
+    .await?;
     w.finish().map_err(export::ExportError::Write)?;
     drop(w);
     if let Some(f) = file {

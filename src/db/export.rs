@@ -248,11 +248,7 @@ pub(crate) async fn stream(
     only: Option<Only>,
     mut sink: impl FnMut(&[Value]) -> std::io::Result<()>,
 ) -> Result<u64, ExportError> {
-    let select = columns
-        .iter()
-        .map(|c| c.sql)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let select = columns.iter().map(|c| c.sql).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT {select} FROM classifications c \
          LEFT JOIN source_indicators s ON s.id = c.indicator_id \
@@ -267,10 +263,7 @@ pub(crate) async fn stream(
         .await
         .map_err(q("export begin"))?;
     let stmt = tx.prepare(&sql).await.map_err(q("export prepare"))?;
-    let portal = tx
-        .bind(&stmt, &[&run_id])
-        .await
-        .map_err(q("export bind"))?;
+    let portal = tx.bind(&stmt, &[&run_id]).await.map_err(q("export bind"))?;
     let mut written = 0u64;
     let mut cells = Vec::with_capacity(columns.len());
     loop {

@@ -159,11 +159,7 @@ const STEPS: [(&str, &str, &str); 5] = [
         "stage_boolean_review",
         "stage_type_classification",
     ),
-    (
-        "final-review",
-        "stage_final_review",
-        "stage_boolean_review",
-    ),
+    ("final-review", "stage_final_review", "stage_boolean_review"),
 ];
 
 const PERCENTILES: &str = "count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY d), \
@@ -237,9 +233,7 @@ pub(crate) async fn load(pool: &Pool, run: Run, limit: i64) -> Result<ReportData
                 failed: u(3),
                 in_flight: u(4),
                 window: u(5),
-                per_node: r
-                    .get::<_, Json<BTreeMap<String, u64>>>(6)
-                    .0,
+                per_node: r.get::<_, Json<BTreeMap<String, u64>>>(6).0,
             }
         })
         .collect();

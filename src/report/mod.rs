@@ -170,7 +170,12 @@ pub(crate) fn render(d: &ReportData) -> String {
                 .llm
                 .iter()
                 .filter(|b| b.cached + b.calls > 0)
-                .map(|b| (t(b.t_s), 100.0 * b.cached as f64 / (b.cached + b.calls) as f64))
+                .map(|b| {
+                    (
+                        t(b.t_s),
+                        100.0 * b.cached as f64 / (b.cached + b.calls) as f64,
+                    )
+                })
                 .collect(),
             dashed: false,
         }],
@@ -255,16 +260,14 @@ pub(crate) fn render(d: &ReportData) -> String {
         &[&families, &types, &orientations, &confidence],
     );
 
-    let _ = write!(
-        p,
-        "<section><h2>Failed ({})</h2>",
-        d.counts.failed
-    );
+    let _ = write!(p, "<section><h2>Failed ({})</h2>", d.counts.failed);
     if d.failures.is_empty() {
         p.push_str("<p>none</p>");
     } else {
         shown(&mut p, d.failures.len() as u64, d.counts.failed);
-        p.push_str("<table class=\"list\" id=\"failed\"><tr><th>indicator</th><th>reason</th></tr>");
+        p.push_str(
+            "<table class=\"list\" id=\"failed\"><tr><th>indicator</th><th>reason</th></tr>",
+        );
         for (id, why) in &d.failures {
             let _ = write!(p, "<tr><td>{}</td><td>{}</td></tr>", esc(id), esc(why));
         }
