@@ -165,14 +165,16 @@ const STEPS: [(&str, &str, &str); 5] = [
 const PERCENTILES: &str = "count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY d), \
      percentile_cont(0.9) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d)";
 
-fn latency(step: &str, r: &tokio_postgres::Row) -> Option<Latency> {
-    let n: i64 = r.get(0);
+/// The [`PERCENTILES`] columns of `r` from column `at` on, when they measured anything.
+fn latency(step: &str, r: &tokio_postgres::Row, at: usize) -> Option<Latency> {
+    let n: i64 = r.get(at);
+    let p = |i: usize| r.get::<_, Option<f64>>(at + i).unwrap_or(0.0);
     (n > 0).then(|| Latency {
         step: step.to_string(),
         n: n as u64,
-        p50_ms: r.get::<_, Option<f64>>(1).unwrap_or(0.0),
-        p90_ms: r.get::<_, Option<f64>>(2).unwrap_or(0.0),
-        p99_ms: r.get::<_, Option<f64>>(3).unwrap_or(0.0),
+        p50_ms: p(1),
+        p90_ms: p(2),
+        p99_ms: p(3),
     })
 }
 
@@ -275,7 +277,7 @@ pub(crate) async fn load(pool: &Pool, run: Run, limit: i64) -> Result<ReportData
             )
             .await
             .map_err(q("report stage latency"))?;
-        stage_latency.extend(latency(step, &r));
+        stage_latency.extend(latency(step, &r, 0));
     }
     let r = client
         .query_one(
@@ -291,7 +293,7 @@ pub(crate) async fn load(pool: &Pool, run: Run, limit: i64) -> Result<ReportData
         )
         .await
         .map_err(q("report store latency"))?;
-    stage_latency.extend(latency("store", &r));
+    stage_latency.extend(latency("store", &r, 0));
 
     let llm_latency = client
         .query(
@@ -305,17 +307,7 @@ pub(crate) async fn load(pool: &Pool, run: Run, limit: i64) -> Result<ReportData
         .await
         .map_err(q("report llm latency"))?
         .iter()
-        .filter_map(|r| {
-            let step: String = r.get(0);
-            let n: i64 = r.get(1);
-            (n > 0).then(|| Latency {
-                step,
-                n: n as u64,
-                p50_ms: r.get::<_, Option<f64>>(2).unwrap_or(0.0),
-                p90_ms: r.get::<_, Option<f64>>(3).unwrap_or(0.0),
-                p99_ms: r.get::<_, Option<f64>>(4).unwrap_or(0.0),
-            })
-        })
+        .filter_map(|r| latency(r.get(0), r, 1))
         .collect();
 
     let mut distributions = Vec::new();

@@ -99,6 +99,30 @@ fn empty(out: &mut String, why: &str) {
     );
 }
 
+/// The opening of a chart of `n` rows `row_h` high with `marks_per_row` marks each; `None`
+/// when there are no rows.
+fn open_rows(id: &str, title: &str, n: usize, row_h: f64, marks_per_row: usize) -> Option<String> {
+    (n > 0).then(|| {
+        let mut out = String::new();
+        open(
+            &mut out,
+            id,
+            title,
+            TOP + n as f64 * row_h + 12.0,
+            marks_per_row * n,
+        );
+        out
+    })
+}
+
+/// A whole chart with no marks that says why.
+fn empty_chart(id: &str, title: &str, why: &str) -> String {
+    let mut out = String::new();
+    open(&mut out, id, title, HEIGHT, 0);
+    empty(&mut out, why);
+    out
+}
+
 /// One line of a [`lines`] chart.
 #[derive(Debug, Clone)]
 pub(crate) struct Series {
@@ -229,17 +253,9 @@ pub(crate) fn bars(
     }
     let row_h = 18.0;
     let label_w = 200.0;
-    let height = if rows.is_empty() {
-        HEIGHT
-    } else {
-        TOP + rows.len() as f64 * row_h + 12.0
+    let Some(mut out) = open_rows(id, title, rows.len(), row_h, 1) else {
+        return empty_chart(id, title, why_empty);
     };
-    let mut out = String::new();
-    open(&mut out, id, title, height, rows.len());
-    if rows.is_empty() {
-        empty(&mut out, why_empty);
-        return out;
-    }
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1) as f64;
     let w = WIDTH - label_w - RIGHT - 56.0;
     for (i, (label, v)) in rows.iter().enumerate() {
@@ -335,18 +351,10 @@ pub(crate) struct LatencyRow {
 pub(crate) fn latency(id: &str, title: &str, rows: &[LatencyRow], why_empty: &str) -> String {
     let row_h = 22.0;
     let label_w = 150.0;
-    let height = if rows.is_empty() {
-        HEIGHT
-    } else {
-        TOP + rows.len() as f64 * row_h + 12.0
-    };
-    let mut out = String::new();
     // Three marks per row: the p90 bar, the p50 bar, the p99 tick.
-    open(&mut out, id, title, height, 3 * rows.len());
-    if rows.is_empty() {
-        empty(&mut out, why_empty);
-        return out;
-    }
+    let Some(mut out) = open_rows(id, title, rows.len(), row_h, 3) else {
+        return empty_chart(id, title, why_empty);
+    };
     let max = rows
         .iter()
         .map(|r| r.p99.max(r.p90))
