@@ -27,9 +27,11 @@ all-in-one: setup
 	$(RELEASE) all-in-one --fast --force
 
 ## Everything CI checks: formatting, lints, unit and integration tests against real services,
-## the docker suite against a local engine with locally built images (as root).
+## the docker suite against a local engine with locally built images (as root). The report's
+## browser test needs Debian's chromium: scripts/ensure-chromium.sh installs it when missing.
 test: debug
 	$(DEBUG) setup
+	scripts/ensure-chromium.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	scripts/with-docker.sh $(CARGO) test --locked --no-fail-fast

@@ -71,6 +71,7 @@ pub mod host;
 pub mod import;
 pub mod llm;
 pub mod pipeline;
+pub mod report;
 pub mod restate;
 pub mod service;
 pub mod sim;

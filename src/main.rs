@@ -57,6 +57,14 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             let config = cli.global.config()?;
             cli::review::run(&config, args).await
         }
+        Command::Export(args) => {
+            let config = cli.global.config()?;
+            cli::export::run(&config, args).await
+        }
+        Command::Report(args) => {
+            let config = cli.global.config()?;
+            cli::report::run(&config, args).await
+        }
         Command::Setup(args) => {
             let config = cli.global.config()?;
             cli::setup::run(&config, args)?;

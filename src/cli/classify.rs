@@ -200,6 +200,20 @@ pub(crate) fn print_summary(
             "yes (continued an interrupted run)".to_string(),
         ]);
     }
+    t.add_row(vec![
+        "report".to_string(),
+        format!(
+            "restate-classify report --run {id} --out report-{id}.html",
+            id = s.run_id
+        ),
+    ]);
+    t.add_row(vec![
+        "export".to_string(),
+        format!(
+            "restate-classify export --run {id} --format csv --out {id}.csv",
+            id = s.run_id
+        ),
+    ]);
     println!("{t}");
     if !s.failures.is_empty() {
         println!("failures (first {}):", s.failures.len());

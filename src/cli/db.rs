@@ -81,6 +81,13 @@ async fn connect(
     Ok((target, pool))
 }
 
+/// The database `config` points at, connected and migrated (for commands that only read it).
+pub(crate) async fn open(config: &Config) -> anyhow::Result<deadpool_postgres::Pool> {
+    let (_, pool) = connect(config).await?;
+    ensure_schema(&pool).await?;
+    Ok(pool)
+}
+
 /// Applies pending migrations, telling which on stderr.
 async fn ensure_schema(pool: &deadpool_postgres::Pool) -> anyhow::Result<()> {
     let applied = migrate::run_embedded(&mut pool.get().await?).await?;

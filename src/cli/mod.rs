@@ -10,7 +10,9 @@ pub mod compose;
 pub mod conventions;
 pub mod db;
 pub mod eval;
+pub mod export;
 pub mod llm_sim;
+pub mod report;
 pub mod review;
 pub mod serve;
 pub mod setup;
@@ -116,6 +118,11 @@ pub enum Command {
     Conventions(conventions::ConventionsArgs),
     /// List stored classifications that need review (low confidence or stages disagreed).
     Review(review::ReviewArgs),
+    /// Stream a run's classifications with their source metadata as CSV or JSONL
+    /// (columns: docs/EXPORT.md).
+    Export(export::ExportArgs),
+    /// Write one self-contained HTML report of a run (charts, failures, review list, settings).
+    Report(report::ReportArgs),
     /// The main job: cluster start, data, handlers, classify everything, summary.
     AllInOne(all_in_one::AllInOneArgs),
     /// Classify pending indicators (all with --force) through the cluster.

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::db::results::{self, ReviewItem};
-use crate::db::{migrate, pool, runs};
+use crate::db::runs;
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
@@ -23,37 +23,11 @@ pub struct ReviewArgs {
     pub limit: u32,
 }
 
-/// Why `review` cannot list anything.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum ReviewError {
-    /// There is no run to show.
-    #[error("no classification runs in the database yet: run `restate-classify classify` first")]
-    NoRuns,
-    /// The run id is not in the database.
-    #[error("no classification run {0:?}")]
-    UnknownRun(String),
-}
-
 /// Lists the run's rows that need review; returns the exit code.
 pub async fn run(config: &Config, args: &ReviewArgs) -> anyhow::Result<i32> {
-    let target = crate::app::database(config)?;
-    let pool = pool::connect(&target, &pool::PoolOptions::default()).await?;
-    let applied = migrate::run_embedded(&mut pool.get().await?).await?;
-    if !applied.is_empty() {
-        eprintln!("applied migration(s): {}", applied.join(", "));
-    }
-    let run_id = if args.run == "latest" {
-        runs::latest_run(&pool)
-            .await?
-            .ok_or(ReviewError::NoRuns)?
-            .id
-    } else {
-        args.run.clone()
-    };
+    let pool = super::db::open(config).await?;
+    let run_id = runs::resolve(&pool, &args.run).await?.id;
     let counts = results::run_counts(&pool, &run_id).await?;
-    if counts.total == 0 && counts.done() == 0 {
-        return Err(ReviewError::UnknownRun(run_id).into());
-    }
     let (items, flagged) = results::review_queue(&pool, &run_id, i64::from(args.limit)).await?;
     if args.json {
         println!(

@@ -60,6 +60,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_llm_calls_sent.sql",
         sql: include_str!("../../sql/0005_llm_calls_sent.sql"),
     },
+    Migration {
+        name: "0006_run_samples.sql",
+        sql: include_str!("../../sql/0006_run_samples.sql"),
+    },
 ];
 
 impl Migration {

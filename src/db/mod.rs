@@ -1,6 +1,6 @@
 //! PostgreSQL: connection targets ([`target`], [`server`]), a connection pool ([`pool`]), the
 //! schema ([`migrate`], files in `sql/`), source indicators, runs and results, the LLM tables,
-//! and a table overview. Which database a command uses is decided above this layer, in `app`.
+//! a table overview, and the reads behind `export` and `report` (with the submitter's samples). Which database a command uses is decided above this layer, in `app`.
 //!
 //! Typical use:
 //! ```no_run
@@ -12,10 +12,12 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod export;
 pub(crate) mod inspect;
 pub mod llm;
 pub mod migrate;
 pub mod pool;
+pub(crate) mod report;
 pub mod results;
 pub mod runs;
 pub mod server;

@@ -149,6 +149,38 @@ pub(crate) async fn latest_run(pool: &Pool) -> Result<Option<Run>, ResultsError>
     Ok(row.as_ref().map(run_from_row))
 }
 
+/// Why a run named on the command line cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunLookupError {
+    /// There is no run at all.
+    #[error("no classification runs in the database yet: run `restate-classify classify` first")]
+    NoRuns,
+    /// The id names no stored run.
+    #[error("no classification run {0:?} (`latest` names the most recent one)")]
+    UnknownRun(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] ResultsError),
+}
+
+/// The run `name` refers to: `latest` is the most recent one, anything else an exact stored id.
+pub(crate) async fn resolve(pool: &Pool, name: &str) -> Result<Run, RunLookupError> {
+    if name == "latest" {
+        return latest_run(pool).await?.ok_or(RunLookupError::NoRuns);
+    }
+    let client = pool.get().await.map_err(ResultsError::from)?;
+    let row = client
+        .query_opt(
+            &format!("SELECT {RUN_COLUMNS} FROM classification_runs WHERE id = $1"),
+            &[&name],
+        )
+        .await
+        .map_err(q("run by id"))?;
+    row.as_ref()
+        .map(run_from_row)
+        .ok_or_else(|| RunLookupError::UnknownRun(name.to_string()))
+}
+
 /// Items of a run that have no stored outcome yet.
 pub(crate) async fn pending_items(pool: &Pool, run_id: &str) -> Result<Vec<String>, ResultsError> {
     let client = pool.get().await?;

@@ -5,6 +5,7 @@
 use super::admission::Admission;
 use super::nodes::NodePool;
 use super::submitter::SubmitStats;
+use crate::db::report::{self, Sample};
 use crate::db::results::{self, RunCounts};
 use crate::pipeline::stage::StageName;
 use deadpool_postgres::Pool;
@@ -55,6 +56,33 @@ fn stage_line(counts: &[(StageName, u64)]) -> String {
         .join(" · ")
 }
 
+/// How often the submitter's view is stored in `run_samples` (for the run report).
+const SAMPLE_EVERY: Duration = Duration::from_secs(2);
+
+/// Stores what the submitter sees now in `run_samples` (a failure only loses the sample).
+fn sample_write(
+    src: &ProgressSources,
+    counts: RunCounts,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let per_node: std::collections::BTreeMap<String, u64> =
+        src.nodes.distribution().into_iter().collect();
+    let sample = Sample {
+        submitted: per_node.values().sum(),
+        classified: counts.classified,
+        failed: counts.failed,
+        in_flight: src.admission.in_flight(),
+        window: src.admission.window() as u64,
+        per_node,
+        ..Default::default()
+    };
+    let (db, run_id) = (src.db.clone(), src.run_id.clone());
+    async move {
+        if let Err(e) = report::record_sample(&db, &run_id, &sample).await {
+            tracing::debug!(error = %e, "run sample not stored");
+        }
+    }
+}
+
 /// Polls stored completions until every item has an outcome or `cancel` fires; feeds the
 /// admission window; draws progress. Returns the last counts.
 pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> RunCounts {
@@ -84,6 +112,7 @@ pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> Ru
     };
     let mut stage_counts: Vec<(StageName, u64)> = Vec::new();
     let mut tick = 0u64;
+    let mut last_sample: Option<Instant> = None;
     loop {
         if let Ok(c) = results::run_counts(&src.db, &src.run_id).await {
             last = c;
@@ -96,6 +125,18 @@ pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> Ru
         }
         tick += 1;
         let done = last.done();
+        let finished = done >= src.total || cancel.is_cancelled();
+        if finished || last_sample.is_none_or(|t| t.elapsed() >= SAMPLE_EVERY) {
+            last_sample = Some(Instant::now());
+            // Off this loop (a slow database delays only the sample); the last one is awaited
+            // so the report sees the end.
+            let write = sample_write(&src, last);
+            if finished {
+                write.await;
+            } else {
+                tokio::spawn(write);
+            }
+        }
         let nodes = src
             .nodes
             .distribution()

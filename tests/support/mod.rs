@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: real services on free ports, torn down on drop.
 #![allow(dead_code)]
 
+pub mod real_run;
 pub mod runs;
 
 use restate_classify::cluster::credentials::Credentials;
