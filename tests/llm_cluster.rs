@@ -226,26 +226,27 @@ async fn classify_through_the_cluster_with_llm_sim() {
     cluster.start();
     cluster.ok(&["db", "seed"]);
     let base = sim.openai_base_url();
-    let out = cluster.ok(&[
-        "classify",
-        "--force",
-        "--limit",
-        "150",
-        "--json",
-        "--provider",
-        "openai",
-        "--llm-base-url",
-        &base,
-        "--model",
-        "llm-sim",
-        "--llm-when",
-        "all",
-        "--rpm",
-        "900",
-    ]);
-    let summary: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("summary JSON");
-    assert_eq!(summary["classified"], 150, "{summary}");
-    assert_eq!(summary["failed"], 0, "{summary}");
+    // 150 indicators through the simulator, asking the LLM `when`; the --json summary.
+    let classify = |when: &str, extra: &[&str]| {
+        let mut args = vec!["classify", "--force", "--limit", "150", "--json"];
+        args.extend([
+            "--provider",
+            "openai",
+            "--llm-base-url",
+            &base,
+            "--model",
+            "llm-sim",
+        ]);
+        args.extend(["--llm-when", when, "--rpm", "900"]);
+        args.extend(extra);
+        let out = cluster.ok(&args);
+        let summary: serde_json::Value =
+            serde_json::from_str(out.stdout.trim()).expect("summary JSON");
+        assert_eq!(summary["classified"], 150, "{summary}");
+        assert_eq!(summary["failed"], 0, "{summary}");
+        summary
+    };
+    let summary = classify("all", &[]);
     let run_id = summary["run_id"].as_str().expect("run id").to_string();
 
     let st = sim.stats();
@@ -283,24 +284,7 @@ async fn classify_through_the_cluster_with_llm_sim() {
 
     // The cascade on the same indicators: each LLM stage's stored provenance says who answered
     // and why, and only the unsure answers reached the simulator.
-    let out = cluster.ok(&[
-        "classify",
-        "--force",
-        "--limit",
-        "150",
-        "--json",
-        "--provider",
-        "openai",
-        "--llm-base-url",
-        &base,
-        "--model",
-        "llm-sim",
-        "--llm-when",
-        "uncertain",
-        "--no-cache",
-    ]);
-    let summary: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("summary JSON");
-    assert_eq!(summary["classified"], 150, "{summary}");
+    let summary = classify("uncertain", &["--no-cache"]);
     let run_id = summary["run_id"].as_str().expect("run id").to_string();
     let confident = summary["llm"]["rules_confident"]
         .as_u64()

@@ -368,11 +368,12 @@ async fn stats_and_models_endpoints_say_simulator() {
     assert_eq!(stats["requests"], 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_stages_through_the_simulator_give_the_rules_answers_with_and_without_cache() {
-    use restate_classify::llm::classify::classify_record;
-    use restate_classify::pipeline::{classify_with_rules, eval};
-    // The real stages and prompts; the simulator answers with pipeline::rules_answer.
+/// An unthrottled simulator answering the real stages and prompts with
+/// `pipeline::rules_answer`, and the labelled dev set.
+async fn rules_sim_and_dev_set() -> (
+    SimHandle,
+    Vec<restate_classify::pipeline::eval::LabelledRecord>,
+) {
     let sim = sim::start(SimConfig {
         rpm: 0,
         tpm: 0,
@@ -386,7 +387,15 @@ async fn real_stages_through_the_simulator_give_the_rules_answers_with_and_witho
         "/tests/data/dev-set.json"
     ))
     .unwrap();
-    let records = eval::parse_dataset(&text).unwrap();
+    let records = restate_classify::pipeline::eval::parse_dataset(&text).unwrap();
+    (sim, records)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_stages_through_the_simulator_give_the_rules_answers_with_and_without_cache() {
+    use restate_classify::llm::classify::classify_record;
+    use restate_classify::pipeline::classify_with_rules;
+    let (sim, records) = rules_sim_and_dev_set().await;
     for cache in [true, false] {
         let cfg = config_for(&sim, |c| c.cache = cache);
         let ex = Executor::from_config(&cfg, None).unwrap();
@@ -425,21 +434,8 @@ async fn real_stages_through_the_simulator_give_the_rules_answers_with_and_witho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cascade_asks_only_where_the_rules_are_unsure_and_says_why() {
     use restate_classify::llm::classify::classify_record;
-    use restate_classify::pipeline::{StageName, classify_with_rules, eval};
-    let sim = sim::start(SimConfig {
-        rpm: 0,
-        tpm: 0,
-        latency: Latency::default(),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/dev-set.json"
-    ))
-    .unwrap();
-    let records = eval::parse_dataset(&text).unwrap();
+    use restate_classify::pipeline::{StageName, classify_with_rules};
+    let (sim, records) = rules_sim_and_dev_set().await;
     let mut upstream = Vec::new();
     for cascade in [None, Some(0.8)] {
         // No cache: every answer the LLM gives is an upstream call, so the counts compare.
