@@ -8,7 +8,7 @@ RELEASE   := target/release/restate-classify
 DEBUG     := target/debug/restate-classify
 export RESTATE_CLASSIFY_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all-in-one setup release debug test test-docker llm-local lint fmt clean-cluster
+.PHONY: all-in-one setup release debug test test-docker llm-local test-llm-local lint fmt clean-cluster
 
 ## Build the release binary.
 release:
@@ -46,6 +46,13 @@ test-docker: debug
 llm-local:
 	TOOLS_DIR=$(TOOLS_DIR) scripts/llm-local.sh install
 	TOOLS_DIR=$(TOOLS_DIR) scripts/llm-local.sh start
+
+## Opt-in (not in `make test`: the server's build takes 10-30 min): eval on a dev-set subset
+## and all-in-one on 50 indicators through a 3-node cluster against llama-server.
+test-llm-local: debug
+	$(DEBUG) setup
+	TOOLS_DIR=$(TOOLS_DIR) scripts/llm-local.sh install
+	TOOLS_DIR=$(TOOLS_DIR) $(CARGO) test --locked --test llm_local -- --ignored --nocapture --test-threads 1
 
 ## Same checks without the tests.
 lint:
