@@ -129,7 +129,10 @@ fn keypair_from_seed(seed: &[u8; 32]) -> (String, String) {
     let Ok(key) = Ed25519KeyPair::from_seed_unchecked(seed) else {
         return (String::new(), String::new());
     };
-    let der = key.to_pkcs8v1().map(|d| d.as_ref().to_vec()).unwrap_or_default();
+    let der = key
+        .to_pkcs8v1()
+        .map(|d| d.as_ref().to_vec())
+        .unwrap_or_default();
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
     for line in b64.as_bytes().chunks(64) {
@@ -206,10 +209,7 @@ mod tests {
             public,
             format!("publickeyv1_{}", bs58::encode(public_key).into_string())
         );
-        let body: String = pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(pem.ends_with("\n-----END PRIVATE KEY-----\n"));
         let der = base64::engine::general_purpose::STANDARD
