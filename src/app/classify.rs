@@ -8,6 +8,7 @@ use crate::llm::ProviderKind;
 use crate::llm::feedback::spawn_admission_feedback;
 use crate::submit::admission::Admission;
 use crate::submit::nodes::NodePool;
+use crate::submit::progress::ProgressMode;
 use crate::submit::run::{RunDeps, RunOptions, RunSummary, classify};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub(crate) struct ClassifyOptions {
     pub window: Option<usize>,
     /// The provider the run is recorded with.
     pub provider: Option<ProviderKind>,
+    /// How progress is shown.
+    pub progress: ProgressMode,
 }
 
 impl ClassifyOptions {
@@ -118,6 +121,7 @@ impl Session {
                 "concurrency": profile.concurrency,
                 "fast": opts.fast,
             }),
+            progress: opts.progress,
         };
         let summary = classify(&deps, &run, cancel).await;
         if let Some(f) = feedback {

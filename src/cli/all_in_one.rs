@@ -23,16 +23,19 @@ pub struct AllInOneArgs {
     pub timeout: u64,
 }
 
-/// Runs the whole job; returns the exit code (0 when every indicator is classified).
+/// Runs the whole job (`quiet`: printing only the summary); returns the exit code (0 when
+/// every indicator is classified).
 pub async fn run(
     config: &Config,
     args: &AllInOneArgs,
+    quiet: bool,
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
     let (summary, session) = classify::run_with(
         config,
         &args.classify,
         Some(Duration::from_secs(args.timeout)),
+        quiet,
         cancel,
     )
     .await?;
@@ -41,9 +44,14 @@ pub async fn run(
     classify::print_summary(&summary, args.classify.json, llm.as_ref())?;
     match nodes {
         Nodes::Local(c) if args.down => {
-            c.stop(&mut |l| eprintln!("  {l}")).await?;
+            c.stop(&mut |l| {
+                if !quiet {
+                    eprintln!("  {l}")
+                }
+            })
+            .await?;
         }
-        _ if !args.classify.json => eprintln!(
+        _ if !args.classify.json && !quiet => eprintln!(
             "cluster still running: `restate-classify cluster status`, `restate-classify cluster stop`"
         ),
         _ => {}

@@ -5,7 +5,7 @@ use crate::app::{ClassifyOptions, External, Session, SessionOptions};
 use crate::config::Config;
 use crate::db::runs::Selection;
 use crate::llm::{LlmSettings, LlmSummary};
-use crate::submit::progress::human;
+use crate::submit::progress::{ProgressMode, human};
 use crate::submit::run::RunSummary;
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
@@ -68,6 +68,7 @@ impl ClassifyArgs {
             fast: self.fast,
             window: self.window,
             provider: self.llm.provider,
+            progress: ProgressMode::Auto,
         }
     }
 
@@ -89,11 +90,12 @@ fn say(line: &str) {
 }
 
 /// Runs `classify` on a session opened with `opts` (`start` for all-in-one); prints the LLM
-/// summary line.
+/// summary line. `quiet`: no status lines and no progress.
 pub(crate) async fn run_with(
     config: &Config,
     args: &ClassifyArgs,
     start: Option<Duration>,
+    quiet: bool,
     cancel: CancellationToken,
 ) -> anyhow::Result<(RunSummary, Session)> {
     let opts = SessionOptions {
@@ -102,8 +104,20 @@ pub(crate) async fn run_with(
         seed_if_empty: start.is_some(),
         ..SessionOptions::new(config.llm()?)
     };
-    let session = Session::open(config, opts, &mut say).await?;
-    let summary = session.classify(&args.options(), cancel).await?;
+    let session = if quiet {
+        Session::open(config, opts, &mut |_: &str| {}).await?
+    } else {
+        Session::open(config, opts, &mut say).await?
+    };
+    let options = ClassifyOptions {
+        progress: if quiet {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Auto
+        },
+        ..args.options()
+    };
+    let summary = session.classify(&options, cancel).await?;
     session.executor.flush().await;
     if let Some(s) = session.executor.summary() {
         tracing::info!(?s, "LLM summary");
@@ -115,13 +129,15 @@ pub(crate) async fn run_with(
 }
 
 /// Runs `classify` against the local cluster (which must be running) or `--ingress` nodes and
-/// prints the summary; the exit code is 0 when every indicator is classified.
+/// prints the summary (`quiet`: nothing else); the exit code is 0 when every indicator is
+/// classified.
 pub async fn run(
     config: &Config,
     args: &ClassifyArgs,
+    quiet: bool,
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
-    let (summary, session) = run_with(config, args, None, cancel).await?;
+    let (summary, session) = run_with(config, args, None, quiet, cancel).await?;
     let llm = session.executor.summary();
     session.close().await;
     print_summary(&summary, args.json, llm.as_ref())?;

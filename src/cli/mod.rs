@@ -62,6 +62,10 @@ pub struct GlobalArgs {
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print only the final summary (and errors): no status lines, no progress, no logs
+    /// below error. RUST_LOG overrides the log level.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 }
 
 impl GlobalArgs {
@@ -140,4 +144,114 @@ pub enum Command {
     /// Run an OpenAI/Anthropic-compatible LLM API simulator (rate limits, faults, latency;
     /// answers from the rules engine) to rehearse and benchmark at zero cost.
     LlmSim(llm_sim::LlmSimArgs),
+}
+
+/// Runs `cli`'s command on a multi-threaded runtime and returns its exit code; `Err` when the
+/// runtime cannot start. The command's futures are polled here, in the library, so release
+/// builds compile them once instead of again in the binary.
+pub fn run(cli: Cli) -> std::io::Result<anyhow::Result<i32>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(dispatch(cli)))
+}
+
+/// A token cancelled by the first Ctrl-C (stop submitting, leave workflows durable); a second
+/// Ctrl-C exits at once.
+fn interrupt_token() -> tokio_util::sync::CancellationToken {
+    let token = tokio_util::sync::CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\ninterrupted: no new submissions; workflows already submitted stay durable. Ctrl-C again to quit at once."
+            );
+            t.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    token
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        // Offline: needs no cluster configuration.
+        Command::Eval(args) => {
+            let config = cli.global.config_with(Some(&args.llm))?;
+            install_conventions(&config)?;
+            eval::run(args, &config).await?;
+            Ok(0)
+        }
+        Command::Conventions(args) => {
+            let config = cli.global.config()?;
+            conventions::run(&config, args)?;
+            Ok(0)
+        }
+        Command::Review(args) => {
+            let config = cli.global.config()?;
+            review::run(&config, args).await
+        }
+        Command::Export(args) => {
+            let config = cli.global.config()?;
+            export::run(&config, args).await
+        }
+        Command::Report(args) => {
+            let config = cli.global.config()?;
+            report::run(&config, args).await
+        }
+        Command::Setup(args) => {
+            let config = cli.global.config()?;
+            setup::run(&config, args)?;
+            Ok(0)
+        }
+        Command::Cluster(cmd) => {
+            let config = cli.global.config()?;
+            cluster::run(&config, cmd).await
+        }
+        Command::Bench(cmd) => {
+            let llm = match cmd {
+                bench::BenchCommand::Llm(a) => Some(&a.llm),
+                bench::BenchCommand::Pipeline(a) => Some(&a.classify.llm),
+                bench::BenchCommand::Ceiling(_) => None,
+            };
+            let config = cli.global.config_with(llm)?;
+            install_conventions(&config)?;
+            bench::run(&config, cmd).await
+        }
+        Command::AllInOne(args) => {
+            let config = cli.global.config_with(Some(&args.classify.llm))?;
+            install_conventions(&config)?;
+            all_in_one::run(&config, args, cli.global.quiet, interrupt_token()).await
+        }
+        Command::Classify(args) => {
+            let config = cli.global.config_with(Some(&args.llm))?;
+            install_conventions(&config)?;
+            classify::run(&config, args, cli.global.quiet, interrupt_token()).await
+        }
+        Command::Serve(args) => {
+            let config = cli.global.config_with(Some(&args.llm))?;
+            install_conventions(&config)?;
+            serve::run(&config, args).await
+        }
+        Command::Status(args) => {
+            let config = cli.global.config()?;
+            status::run(&config, args).await
+        }
+        Command::Db(cmd) => {
+            let config = cli.global.config()?;
+            db::run(&config, cmd).await
+        }
+        Command::Compose(args) => {
+            let config = cli.global.config()?;
+            compose::run(&config, args)?;
+            Ok(0)
+        }
+        // A local simulator: only the conventions its rules answer with come from the config.
+        Command::LlmSim(args) => {
+            install_conventions(&cli.global.config()?)?;
+            llm_sim::run(args).await
+        }
+    }
 }

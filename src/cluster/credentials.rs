@@ -117,17 +117,32 @@ impl Credentials {
 
 /// A fresh Ed25519 request-identity key pair: (PKCS#8 PEM private key, `publickeyv1_…` public key).
 pub(crate) fn identity_keypair() -> (String, String) {
-    use ed25519_dalek::pkcs8::{EncodePrivateKey, spki::der::pem::LineEnding};
-    let secret: [u8; 32] = rand::random();
-    let key = ed25519_dalek::SigningKey::from_bytes(&secret);
-    // Encoding a valid 32-byte Ed25519 key as PKCS#8 cannot fail.
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map(|p| p.to_string())
+    keypair_from_seed(&rand::random())
+}
+
+/// The key pair of a 32-byte Ed25519 seed, the private key as a PKCS#8 v1 document (RFC 8410:
+/// the seed only, which every PKCS#8 reader accepts) in PEM.
+fn keypair_from_seed(seed: &[u8; 32]) -> (String, String) {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use base64::Engine;
+    // Any 32 bytes are a valid Ed25519 seed, and a valid key always encodes: neither fails.
+    let Ok(key) = Ed25519KeyPair::from_seed_unchecked(seed) else {
+        return (String::new(), String::new());
+    };
+    let der = key
+        .to_pkcs8v1()
+        .map(|d| d.as_ref().to_vec())
         .unwrap_or_default();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
     let public = format!(
         "publickeyv1_{}",
-        bs58::encode(key.verifying_key().as_bytes()).into_string()
+        bs58::encode(key.public_key().as_ref()).into_string()
     );
     (pem, public)
 }
@@ -176,6 +191,34 @@ mod tests {
         let c = Credentials::generate();
         let shown = format!("{c:?}");
         assert!(!shown.contains(&c.postgres_password) && !shown.contains(&c.s3_secret_key));
+    }
+
+    #[test]
+    fn identity_key_of_the_rfc_8032_test_seed() {
+        use base64::Engine;
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        };
+        let seed = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        let (pem, public) = keypair_from_seed(&seed.clone().try_into().unwrap());
+        let public_key = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        assert_eq!(
+            public,
+            format!("publickeyv1_{}", bs58::encode(public_key).into_string())
+        );
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(pem.ends_with("\n-----END PRIVATE KEY-----\n"));
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        assert_eq!(
+            der,
+            [hex("302e020100300506032b657004220420"), seed].concat()
+        );
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! Serving an SDK endpoint over HTTP/2 (h2c) on a TCP listener until a shutdown signal, for the
 //! nodes to call: the handler server of a job, or just the readiness probe.
 
-use restate_sdk::prelude::{Endpoint, HttpServer};
+use hyper::server::conn::http2;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use restate_sdk::hyper::HyperEndpoint;
+use restate_sdk::prelude::Endpoint;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Errors starting the handler server.
@@ -33,11 +38,64 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     })
 }
 
-/// Serves `endpoint` on `listener` until `shutdown` completes, then drains in-flight requests.
+/// Serves `endpoint` on `listener` until `shutdown` completes, then drains in-flight requests
+/// (up to 10 s). The SDK's `HttpServer` does the same but warns about every connection the
+/// peer closes; Restate closes its streams routinely, so here a reset or broken pipe is a
+/// debug event and only other connection errors are warnings.
 pub async fn serve(endpoint: Endpoint, listener: TcpListener, shutdown: impl Future) {
-    HttpServer::new(endpoint)
-        .serve_with_cancel(listener, shutdown)
-        .await;
+    let endpoint = HyperEndpoint::new(endpoint);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    let conn = http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), endpoint.clone());
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            if peer_closed(&e) {
+                                tracing::debug!(%remote, error = ?e, "handler connection closed by the peer");
+                            } else {
+                                tracing::warn!(%remote, error = ?e, "error serving a handler connection");
+                            }
+                        }
+                    });
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(e) => {
+                    tracing::warn!(error = %e, "handler server cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = &mut shutdown => break,
+        }
+    }
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("handler server: connections still open after 10 s; stopping anyway");
+    }
+}
+
+/// Whether a connection ended because the peer went away (reset or broken pipe): how Restate
+/// ends streams it no longer needs, not a fault.
+pub(crate) fn peer_closed(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            )
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// A handler server running on a background task until stopped.
@@ -96,5 +154,32 @@ pub(crate) async fn serve_unless_taken(
             Ok(BackgroundServer::none())
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error caused by another, as hyper wraps the socket's I/O error.
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection error")]
+    struct Wrapped(#[source] std::io::Error);
+
+    #[test]
+    fn only_resets_and_broken_pipes_count_as_the_peer_closing() {
+        use std::io::{Error, ErrorKind};
+        for kind in [ErrorKind::ConnectionReset, ErrorKind::BrokenPipe] {
+            assert!(peer_closed(&Error::from(kind)));
+            assert!(peer_closed(&Wrapped(Error::from(kind))));
+        }
+        for kind in [
+            ErrorKind::InvalidData,
+            ErrorKind::TimedOut,
+            ErrorKind::Other,
+        ] {
+            assert!(!peer_closed(&Wrapped(Error::from(kind))));
+        }
+        assert!(!peer_closed(&std::fmt::Error));
     }
 }

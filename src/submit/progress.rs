@@ -1,6 +1,7 @@
 //! Progress driven by stored completions (rows in `classifications`), never by submissions:
 //! an overall bar with rate and ETA, failures, in-flight, per-stage and per-node counts. On a
-//! terminal it uses indicatif; otherwise it prints a plain line every few seconds.
+//! terminal it draws indicatif bars (overall, one per stage, the LLM budget line); otherwise it
+//! prints a plain line every 10 s; in [`ProgressMode::Quiet`] nothing.
 
 use super::admission::Admission;
 use super::nodes::NodePool;
@@ -19,6 +20,16 @@ use tokio_util::sync::CancellationToken;
 /// Extra status lines from other parts (e.g. the LLM budget), refreshed with the bars.
 pub(crate) type ExtraLines = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum ProgressMode {
+    /// Bars on a terminal, a plain line every 10 s otherwise.
+    #[default]
+    Auto,
+    /// Nothing (`--quiet`): the caller prints only the final summary.
+    Quiet,
+}
+
 /// What the progress display reads.
 #[derive(Clone)]
 pub(crate) struct ProgressSources {
@@ -36,6 +47,8 @@ pub(crate) struct ProgressSources {
     pub stats: Arc<SubmitStats>,
     /// Extra lines.
     pub extra: Option<ExtraLines>,
+    /// How progress is shown.
+    pub mode: ProgressMode,
 }
 
 /// Formats a duration as `1h02m03s` / `2m03s` / `4s`.
@@ -86,7 +99,8 @@ fn sample_write(
 /// Polls stored completions until every item has an outcome or `cancel` fires; feeds the
 /// admission window; draws progress. Returns the last counts.
 pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> RunCounts {
-    let tty = std::io::stderr().is_terminal();
+    let tty = src.mode == ProgressMode::Auto && std::io::stderr().is_terminal();
+    let lines = src.mode == ProgressMode::Auto && !tty;
     let multi = MultiProgress::with_draw_target(if tty {
         ProgressDrawTarget::stderr_with_hz(4)
     } else {
@@ -95,14 +109,29 @@ pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> Ru
     let bar = multi.add(ProgressBar::new(src.total));
     bar.set_style(
         ProgressStyle::with_template(
-            "{prefix:.bold} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} ({per_sec}, ETA {eta})",
+            "{prefix:>18.bold} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} ({per_sec}, ETA {eta})",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("█▉▊▋▌▍▎▏ "),
     );
     bar.set_prefix("classified");
+    let stage_style =
+        ProgressStyle::with_template("{prefix:>18} {bar:40.green/white} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("█▉▊▋▌▍▎▏ ");
+    let stage_bars: Vec<ProgressBar> = StageName::ALL
+        .iter()
+        .map(|s| {
+            let b = multi.add(ProgressBar::new(src.total));
+            b.set_style(stage_style.clone());
+            b.set_prefix(s.to_string());
+            if *s == StageName::FinalReview {
+                b.set_message("(only what the review flagged)");
+            }
+            b
+        })
+        .collect();
     let status = multi.add(ProgressBar::new_spinner());
-    let stages = multi.add(ProgressBar::new_spinner());
     let extra_bar = multi.add(ProgressBar::new_spinner());
     let started = Instant::now();
     let mut last_line = Instant::now() - Duration::from_secs(60);
@@ -160,9 +189,11 @@ pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> Ru
         if tty {
             bar.set_position(done);
             status.set_message(line);
-            stages.set_message(format!("stages: {}", stage_line(&stage_counts)));
+            for (b, (_, n)) in stage_bars.iter().zip(&stage_counts) {
+                b.set_position(*n);
+            }
             extra_bar.set_message(extra);
-        } else if last_line.elapsed() >= Duration::from_secs(10) || done >= src.total {
+        } else if lines && (last_line.elapsed() >= Duration::from_secs(10) || done >= src.total) {
             last_line = Instant::now();
             let elapsed = started.elapsed();
             let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
@@ -199,8 +230,10 @@ pub(crate) async fn drive(src: ProgressSources, cancel: CancellationToken) -> Ru
         }
     }
     bar.finish_and_clear();
+    for b in &stage_bars {
+        b.finish_and_clear();
+    }
     status.finish_and_clear();
-    stages.finish_and_clear();
     extra_bar.finish_and_clear();
     last
 }

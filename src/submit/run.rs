@@ -4,7 +4,7 @@
 
 use super::admission::Admission;
 use super::nodes::NodePool;
-use super::progress::{self, ExtraLines, ProgressSources};
+use super::progress::{self, ExtraLines, ProgressMode, ProgressSources};
 use super::submitter::{SubmitOptions, SubmitReport, SubmitStats, WorkItem, submit_all};
 use crate::db::results::{self, ClassificationRow, ResultsError};
 use crate::db::runs::{self, Selection};
@@ -24,6 +24,8 @@ pub(crate) struct RunOptions {
     pub concurrency: usize,
     /// Options recorded with the run (providers, profile, …).
     pub recorded: serde_json::Value,
+    /// How progress is shown.
+    pub progress: ProgressMode,
 }
 
 /// What the run needs.
@@ -137,6 +139,7 @@ pub(crate) async fn classify(
             nodes: deps.nodes.clone(),
             stats: stats.clone(),
             extra: deps.extra.clone(),
+            mode: opts.progress,
         },
         progress_cancel.clone(),
     ));
