@@ -38,11 +38,14 @@ fn on_terminal(cluster: &TestCluster, args: &[&str]) -> (i32, String) {
     )
 }
 
-/// The summary table's row `name` holds `value`.
+/// The summary table's row `name` holds `value` (cells are separated by a border or by a run
+/// of spaces, as the table style draws them).
 fn summary_row(out: &str, name: &str, value: u64) -> bool {
     out.lines().any(|l| {
-        let cells: Vec<&str> = l
+        let inner = l.trim().trim_matches('│').trim();
+        let cells: Vec<&str> = inner
             .split('│')
+            .flat_map(|c| c.split("  "))
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
