@@ -80,7 +80,7 @@ impl OpenAi {
                 "json_schema": {
                     "name": p.stage.schema_name(),
                     "strict": true,
-                    "schema": p.schema,
+                    "schema": if self.hosted() { p.schema.clone() } else { portable_schema(&p.schema) },
                 },
             },
             "temperature": 0,
@@ -91,6 +91,15 @@ impl OpenAi {
         };
         body[field] = json!(req.max_output_tokens);
         body
+    }
+
+    /// Whether the endpoint is OpenAI's own (or Azure OpenAI): its strict mode bounds strings
+    /// by `pattern` and rejects `maxLength`.
+    fn hosted(&self) -> bool {
+        url::Url::parse(&self.settings.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .is_some_and(|h| h == "api.openai.com" || h.ends_with(".openai.azure.com"))
     }
 
     fn url(&self) -> String {
@@ -239,4 +248,40 @@ pub(crate) fn parse_completion(r: ChatResponse, limits: RateLimitInfo) -> Comple
         usage,
         limits,
     }
+}
+
+/// The schema for other OpenAI-compatible servers: a string's `pattern` bound `{m,n}` becomes
+/// `minLength`/`maxLength` and the pattern is dropped. llama.cpp's grammars honour the lengths
+/// but answered every request whose schema had our pattern with a 500 ("does not match the
+/// expected peg-native format"); vLLM's and Ollama's accept both.
+pub(crate) fn portable_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                if k == "pattern" {
+                    if let Some((min, max)) = v.as_str().and_then(pattern_bounds) {
+                        out.insert("minLength".into(), json!(min));
+                        out.insert("maxLength".into(), json!(max));
+                    }
+                    continue;
+                }
+                out.insert(k.clone(), portable_schema(v));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(portable_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The length bounds a pattern of the form `^X[…]{a,b}$` or `^[…]{a,b}$` allows.
+fn pattern_bounds(pattern: &str) -> Option<(usize, usize)> {
+    let open = pattern.rfind('{')?;
+    let close = open + pattern[open..].find('}')?;
+    let (a, b) = pattern[open + 1..close].split_once(',')?;
+    let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    // One leading class before the repetition (`^[^\n ][^\n]{0,239}$`) adds one character.
+    let lead = usize::from(pattern[..open].matches('[').count() > 1);
+    Some((a + lead, b + lead))
 }
