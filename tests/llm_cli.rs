@@ -70,6 +70,8 @@ fn eval_through_llm_sim_matches_the_rules_engine() {
         &base,
         "--model",
         "llm-sim",
+        "--llm-when",
+        "all",
         "--rpm",
         "0",
         "--tpm",
