@@ -19,6 +19,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// What the cascade decided for one answer.
+#[derive(Debug)]
+pub(crate) enum Verdict<O> {
+    /// The rules are confident: their answer stands.
+    Rules(StageOutcome<O>),
+    /// Ask the LLM, and why (None without a cascade).
+    Ask(Option<String>),
+}
+
 /// Provider and model of one LLM stage.
 #[derive(Debug, Clone)]
 struct Route {
@@ -158,27 +167,26 @@ impl Executor {
         crate::pipeline::driver::Rules::effective().answered::<S>(input)
     }
 
-    /// The cascade's verdict for an LLM stage: the rules answer when `--llm-when uncertain`
-    /// and the rules are confident enough (counted, its provenance saying why), else None (ask
-    /// the LLM). Pure and deterministic, so a Restate handler may decide on it outside `ctx.run`.
-    pub(crate) fn cascade<S: LlmStage>(&self, input: &S::Input) -> Option<StageOutcome<S::Output>> {
-        let engine = self.engine.as_ref()?;
-        let threshold = engine.cascade?;
-        self.routes.get(&S::NAME)?;
+    /// The cascade's verdict for an LLM stage, from one rules answer: the rules answer when
+    /// `--llm-when uncertain` and the rules are confident enough (counted, its provenance saying
+    /// why), else ask the LLM (saying why under a cascade). Pure and deterministic, so a Restate
+    /// handler may decide on it outside `ctx.run`.
+    pub(crate) fn cascade<S: LlmStage>(&self, input: &S::Input) -> Verdict<S::Output> {
+        let (Some(engine), Some(_)) = (self.engine.as_ref(), self.routes.get(&S::NAME)) else {
+            return Verdict::Ask(None);
+        };
+        let Some(threshold) = engine.cascade else {
+            return Verdict::Ask(None);
+        };
         let mut rules = Self::rules::<S>(input);
         let c = S::confidence(&rules.output);
-        (c >= threshold).then(|| {
+        if c >= threshold {
             engine.meter.cascaded(S::NAME);
             rules.provenance.why = Some(format!("rules confident: {c:.2} >= {threshold:.2}"));
-            rules
-        })
-    }
-
-    /// Why the LLM is asked for `input` under the cascade (None without one).
-    fn unsure<S: LlmStage>(&self, input: &S::Input) -> Option<String> {
-        let threshold = self.engine.as_ref()?.cascade?;
-        let c = S::confidence(&Self::rules::<S>(input).output);
-        Some(format!("rules unsure: {c:.2} < {threshold:.2}"))
+            Verdict::Rules(rules)
+        } else {
+            Verdict::Ask(Some(format!("rules unsure: {c:.2} < {threshold:.2}")))
+        }
     }
 
     /// Answers stage `S` for `input` (cache, single-flight, LLM), recorded under `run_id`.
@@ -194,14 +202,22 @@ impl Executor {
         input: &S::Input,
         scope: impl Into<Scope<'a>>,
     ) -> Result<StageOutcome<S::Output>, LlmError> {
-        let scope = scope.into();
+        match self.cascade::<S>(input) {
+            Verdict::Rules(rules) => Ok(rules),
+            Verdict::Ask(why) => self.ask::<S>(input, scope.into(), why).await,
+        }
+    }
+
+    /// [`Executor::answer_for`] once the cascade said to ask (`why` goes into the provenance).
+    pub(crate) async fn ask<S: LlmStage>(
+        &self,
+        input: &S::Input,
+        scope: Scope<'_>,
+        why: Option<String>,
+    ) -> Result<StageOutcome<S::Output>, LlmError> {
         let (Some(route), Some(engine)) = (self.routes.get(&S::NAME), self.engine.as_ref()) else {
             return Ok(Self::rules::<S>(input));
         };
-        if let Some(rules) = self.cascade::<S>(input) {
-            return Ok(rules);
-        }
-        let why = self.unsure::<S>(input);
         let started = Instant::now();
         let prompt = S::prompt(input);
         let key = cache::key(route.provider.name(), &route.model, &prompt);

@@ -23,6 +23,7 @@ pub mod secret;
 pub(crate) mod tokens;
 
 pub use config::{LlmConfig, LlmConfigError, LlmSettings, ProviderKind};
+pub(crate) use executor::Verdict;
 pub use executor::{Executor, Scope};
 pub use meter::LlmSummary;
 

@@ -260,7 +260,7 @@ pub(crate) fn portable_schema(schema: &Value) -> Value {
             let mut out = serde_json::Map::new();
             for (k, v) in map {
                 if k == "pattern" {
-                    if let Some((min, max)) = v.as_str().and_then(pattern_bounds) {
+                    if let Some((min, max)) = v.as_str().and_then(super::tokens::pattern_bounds) {
                         out.insert("minLength".into(), json!(min));
                         out.insert("maxLength".into(), json!(max));
                     }
@@ -273,15 +273,4 @@ pub(crate) fn portable_schema(schema: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(portable_schema).collect()),
         other => other.clone(),
     }
-}
-
-/// The length bounds a pattern of the form `^X[…]{a,b}$` or `^[…]{a,b}$` allows.
-fn pattern_bounds(pattern: &str) -> Option<(usize, usize)> {
-    let open = pattern.rfind('{')?;
-    let close = open + pattern[open..].find('}')?;
-    let (a, b) = pattern[open + 1..close].split_once(',')?;
-    let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    // One leading class before the repetition (`^[^\n ][^\n]{0,239}$`) adds one character.
-    let lead = usize::from(pattern[..open].matches('[').count() > 1);
-    Some((a + lead, b + lead))
 }

@@ -59,8 +59,8 @@ fn bound(schema: &Value) -> u64 {
             let max = schema
                 .get("pattern")
                 .and_then(Value::as_str)
-                .and_then(pattern_max_chars)
-                .unwrap_or(200);
+                .and_then(pattern_bounds)
+                .map_or(200, |(_, max)| max);
             chars_to_tokens(max)
         }
         "number" => 6,
@@ -70,11 +70,16 @@ fn bound(schema: &Value) -> u64 {
     }
 }
 
-/// `n` of the last `{m,n}` in a pattern.
-fn pattern_max_chars(pattern: &str) -> Option<usize> {
+/// The length bounds a pattern of the form `^X[…]{a,b}$` or `^[…]{a,b}$` allows (one leading
+/// class before the repetition adds one character); what the answer bound and the length-only
+/// schema for other servers both read.
+pub(crate) fn pattern_bounds(pattern: &str) -> Option<(usize, usize)> {
     let open = pattern.rfind('{')?;
-    let inner = &pattern[open + 1..open + pattern[open..].find('}')?];
-    inner.rsplit(',').next()?.trim().parse().ok()
+    let close = open + pattern[open..].find('}')?;
+    let (a, b) = pattern[open + 1..close].split_once(',')?;
+    let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    let lead = usize::from(pattern[..open].matches('[').count() > 1);
+    Some((a + lead, b + lead))
 }
 
 #[cfg(test)]
@@ -113,8 +118,9 @@ mod tests {
 
     #[test]
     fn pattern_repetitions_bound_strings() {
-        assert_eq!(pattern_max_chars("^[^\\n]{1,240}$"), Some(240));
-        assert_eq!(pattern_max_chars("^[a-z]+$"), None);
+        assert_eq!(pattern_bounds("^[^\\n]{1,240}$"), Some((1, 240)));
+        assert_eq!(pattern_bounds("^[^\\n ][^\\n]{0,239}$"), Some((1, 240)));
+        assert_eq!(pattern_bounds("^[a-z]+$"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::app::App;
 use crate::llm::config::OnLlmFailure;
-use crate::llm::{Choice, Executor, Scope, StageOutcome};
+use crate::llm::{Choice, Executor, Scope, StageOutcome, Verdict};
 use crate::pipeline::stage::LlmStage;
 use restate_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -40,11 +40,15 @@ pub(crate) async fn run_stage<S: LlmStage>(
     app: &App,
     req: StageRequest<S::Input>,
 ) -> HandlerResult<StageReply<S::Output>> {
-    let outcome: StageOutcome<S::Output> = match app.executor.choice(S::NAME) {
-        Choice::Rules => Executor::rules::<S>(&req.input),
-        // Rules confident under `--llm-when uncertain`: deterministic, nothing to journal.
-        Choice::Llm { .. } if let Some(rules) = app.executor.cascade::<S>(&req.input) => rules,
-        Choice::Llm { .. } => {
+    let verdict = match app.executor.choice(S::NAME) {
+        Choice::Rules => Verdict::Rules(Executor::rules::<S>(&req.input)),
+        // Under `--llm-when uncertain` the confident rules answer: deterministic, nothing to
+        // journal.
+        Choice::Llm { .. } => app.executor.cascade::<S>(&req.input),
+    };
+    let outcome: StageOutcome<S::Output> = match verdict {
+        Verdict::Rules(rules) => rules,
+        Verdict::Ask(why) => {
             let executor = app.executor.clone();
             let input = req.input.clone();
             let (run_id, item) = (req.run_id.clone(), req.indicator_id.clone());
@@ -54,7 +58,7 @@ pub(crate) async fn run_stage<S: LlmStage>(
                         run_id: Some(&run_id),
                         item: Some(&item),
                     };
-                    Ok(Json(executor.answer_for::<S>(&input, scope).await?))
+                    Ok(Json(executor.ask::<S>(&input, scope, why).await?))
                 })
                 .name(S::NAME.as_str())
                 .retry_policy(llm_retry_policy())
