@@ -5,8 +5,31 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use support::{bin, free_port};
+
+/// The `llm-sim` child: killed and reaped on drop, so a failed assertion leaves no server behind.
+struct SimChild(Option<Child>);
+
+impl SimChild {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("still running")
+    }
+
+    /// Hands the child over to be stopped and waited for by the test itself.
+    fn into_inner(mut self) -> Child {
+        self.0.take().expect("still running")
+    }
+}
+
+impl Drop for SimChild {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
 
 fn data(name: &str) -> String {
     format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -32,25 +55,27 @@ fn eval_json(extra: &[&str]) -> serde_json::Value {
 #[test]
 fn eval_through_llm_sim_matches_the_rules_engine() {
     let port = free_port();
-    let mut sim = Command::new(bin())
-        .args([
-            "llm-sim",
-            "--port",
-            &port.to_string(),
-            "--latency-ms",
-            "5±5",
-            "--rpm",
-            "0",
-            "--tpm",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("llm-sim starts");
+    let mut sim = SimChild(Some(
+        Command::new(bin())
+            .args([
+                "llm-sim",
+                "--port",
+                &port.to_string(),
+                "--latency-ms",
+                "5±5",
+                "--rpm",
+                "0",
+                "--tpm",
+                "0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("llm-sim starts"),
+    ));
     // The banner says it is a simulator; once it names the address, the port is bound.
     let mut banner = String::new();
-    let mut err = BufReader::new(sim.stderr.take().expect("stderr"));
+    let mut err = BufReader::new(sim.child().stderr.take().expect("stderr"));
     while !banner.contains("listening on") {
         let mut line = String::new();
         assert!(
@@ -88,6 +113,7 @@ fn eval_through_llm_sim_matches_the_rules_engine() {
         llm["llm"]
     );
 
+    let sim = sim.into_inner();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(sim.id() as i32),
         nix::sys::signal::Signal::SIGINT,

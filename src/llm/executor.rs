@@ -540,13 +540,14 @@ impl Call {
     async fn fetch<S: LlmStage>(&self, input: &S::Input, key: Option<&CacheKey>) -> Flight {
         let e = &*self.engine;
         let policy = e.retry;
-        let estimate = tokens::estimate_prompt(&self.prompt) + e.limiter.expected_output_tokens();
         let (mut attempts, mut invalid, mut failures) = (0u32, 0u32, 0u32);
         // After an invalid answer the next attempt tells the model what was wrong with it.
         let mut reask: Option<Prompt> = None;
         loop {
             attempts += 1;
             let prompt = reask.as_ref().unwrap_or(&self.prompt);
+            // A re-ask carries the previous error too: its estimate is of the prompt sent.
+            let estimate = tokens::estimate_prompt(prompt) + e.limiter.expected_output_tokens();
             let permit = e.limiter.acquire(estimate).await;
             self.waited_us
                 .fetch_add(permit.waited().as_micros() as u64, Ordering::Relaxed);
