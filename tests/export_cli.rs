@@ -1,6 +1,7 @@
 //! `restate-classify export` on a real run (a 3-node cluster classifying part of the bundled
 //! dataset): the CSV header is the documented column order, every row of the run is there once
 //! joined with its source metadata, JSONL parses with typed values in the same key order,
+//! Parquet reads back with the same rows, values and column order,
 //! `--only` and `--fields` select what they say, `-` and a file give the same bytes, and a bad
 //! `--run` or field name is refused with an error naming it.
 
@@ -143,6 +144,58 @@ async fn export_streams_a_real_run() {
             v["review_reasons"].is_array() && v["error"].is_null(),
             "{v}"
         );
+    }
+
+    // Parquet into a file: the same rows and values as the CSV, typed columns in the same order.
+    let file = c.dir.path().join("run.parquet");
+    c.ok(&[
+        "export",
+        "--run",
+        id,
+        "--format",
+        "parquet",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        use parquet::record::Field;
+        let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
+        let names: Vec<String> = reader
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        assert_eq!(names, COLUMNS);
+        let prows: Vec<_> = reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(prows.len(), COUNT);
+        for (p, r) in prows.iter().zip(&rows) {
+            let fields: Vec<&Field> = p.get_column_iter().map(|(_, f)| f).collect();
+            assert_eq!(
+                fields[col("indicator_id")],
+                &Field::Str(r[col("indicator_id")].to_string())
+            );
+            assert_eq!(
+                fields[col("family")],
+                &Field::Str(r[col("family")].to_string())
+            );
+            assert_eq!(
+                fields[col("confidence")],
+                &Field::Double(r[col("confidence")].parse().unwrap())
+            );
+            assert_eq!(
+                fields[col("needs_review")],
+                &Field::Bool(&r[col("needs_review")] == "true")
+            );
+            assert_eq!(fields[col("error")], &Field::Null, "{p}");
+        }
     }
 
     // --only filters.
