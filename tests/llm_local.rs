@@ -65,18 +65,16 @@ impl Drop for LocalLlm {
     }
 }
 
-/// The slow-local profile of docs/LLM.md, every stage asked (`--llm-when all`) so that the
-/// model answers enough to measure.
-fn profile(base: &str) -> Vec<String> {
-    [
+/// The slow-local profile of docs/LLM.md, and when to ask the model (`when` is the flags
+/// after `--llm-when`).
+fn profile(base: &str, when: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
         "--provider",
         "openai",
         "--llm-base-url",
         base,
         "--model",
         "smollm2-135m",
-        "--llm-when",
-        "all",
         "--llm-timeout-s",
         "600",
         "--llm-concurrency",
@@ -85,9 +83,12 @@ fn profile(base: &str) -> Vec<String> {
         "0",
         "--tpm",
         "0",
+        "--llm-when",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    args.extend(when.iter().map(|w| w.to_string()));
+    args
 }
 
 fn config_file(dir: &std::path::Path) -> PathBuf {
@@ -115,7 +116,8 @@ fn eval_on_a_subset_against_llama_server() {
         .arg("eval")
         .arg(&subset)
         .arg("--json")
-        .args(profile(&llm.base_url))
+        // Every stage asked, so that the model answers enough to measure.
+        .args(profile(&llm.base_url, &["all"]))
         .output()
         .expect("eval runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -153,7 +155,12 @@ fn all_in_one_on_fifty_indicators_through_three_nodes_against_llama_server() {
         "--fast".into(),
         "--json".into(),
     ];
-    args.extend(profile(&llm.base_url));
+    // The default cascade, a little more eager than the default threshold so that 50 of the
+    // bundled series (where the rules are mostly sure) still ask the model for some stages.
+    args.extend(profile(
+        &llm.base_url,
+        &["uncertain", "--llm-threshold", "0.9"],
+    ));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = cluster.ok(&args);
     let s = support::summary(&out);
@@ -162,6 +169,10 @@ fn all_in_one_on_fifty_indicators_through_three_nodes_against_llama_server() {
     assert_eq!(s["failed"], 0, "{s}");
     let l = &s["llm"];
     assert!(l["upstream_calls"].as_u64().unwrap() > 0, "{l}");
+    assert!(
+        l["rules_confident"].as_u64().unwrap() > 0,
+        "the cascade left confident stages to the rules: {l}"
+    );
     assert_eq!(l["errors"], 0, "{l}");
     assert_eq!(l["timeouts"], 0, "{l}");
 }
