@@ -190,44 +190,27 @@ impl<W: Write + Send> Parquet<W> {
                 .iter()
                 .map(|v| i16::from(!matches!(v, Value::Null)))
                 .collect();
-            let mismatch = |v: &Value| {
-                parquet::errors::ParquetError::General(format!(
-                    "a {v:?} in a column of another type"
-                ))
-            };
             match column.untyped() {
                 ColumnWriter::ByteArrayColumnWriter(w) => {
-                    let data = values
-                        .into_iter()
-                        .filter(|v| !matches!(v, Value::Null))
-                        .map(|v| match v {
-                            Value::Text(s) => Ok(ByteArray::from(s.into_bytes())),
-                            Value::Json(j) => Ok(ByteArray::from(j.to_string().into_bytes())),
-                            other => Err(mismatch(&other)),
-                        })
-                        .collect::<parquet::errors::Result<Vec<_>>>()?;
+                    let data = present(values, |v| match v {
+                        Value::Text(s) => Ok(ByteArray::from(s.into_bytes())),
+                        Value::Json(j) => Ok(ByteArray::from(j.to_string().into_bytes())),
+                        other => Err(other),
+                    })?;
                     w.write_batch(&data, Some(&defined), None)?;
                 }
                 ColumnWriter::BoolColumnWriter(w) => {
-                    let data = values
-                        .iter()
-                        .filter(|v| !matches!(v, Value::Null))
-                        .map(|v| match v {
-                            Value::Bool(b) => Ok(*b),
-                            other => Err(mismatch(other)),
-                        })
-                        .collect::<parquet::errors::Result<Vec<_>>>()?;
+                    let data = present(values, |v| match v {
+                        Value::Bool(b) => Ok(b),
+                        other => Err(other),
+                    })?;
                     w.write_batch(&data, Some(&defined), None)?;
                 }
                 ColumnWriter::DoubleColumnWriter(w) => {
-                    let data = values
-                        .iter()
-                        .filter(|v| !matches!(v, Value::Null))
-                        .map(|v| match v {
-                            Value::Float(f) => Ok(*f),
-                            other => Err(mismatch(other)),
-                        })
-                        .collect::<parquet::errors::Result<Vec<_>>>()?;
+                    let data = present(values, |v| match v {
+                        Value::Float(f) => Ok(f),
+                        other => Err(other),
+                    })?;
                     w.write_batch(&data, Some(&defined), None)?;
                 }
                 _ => {
@@ -242,6 +225,24 @@ impl<W: Write + Send> Parquet<W> {
         self.rows = 0;
         Ok(())
     }
+}
+
+/// The non-null cells of a column as the column's values; a cell of another type is an error.
+fn present<T>(
+    cells: Vec<Value>,
+    value: impl Fn(Value) -> Result<T, Value>,
+) -> parquet::errors::Result<Vec<T>> {
+    cells
+        .into_iter()
+        .filter(|v| !matches!(v, Value::Null))
+        .map(|v| {
+            value(v).map_err(|other| {
+                parquet::errors::ParquetError::General(format!(
+                    "a {other:?} in a column of another type"
+                ))
+            })
+        })
+        .collect()
 }
 
 impl<W: Write + Send> RowWriter for Parquet<W> {
