@@ -483,6 +483,20 @@ fn output_budget(prompt: &Prompt, cap: u32) -> u32 {
     u32::try_from(tokens::answer_bound(&prompt.schema)).map_or(cap, |b| b.min(cap))
 }
 
+/// A truncation under a `max_tokens` that the configured cap held below what the schema allows
+/// says so: the fix is the setting, not the model.
+fn cut_by_the_cap(reason: String, prompt: &Prompt, max_tokens: u32) -> String {
+    let bound = tokens::answer_bound(&prompt.schema);
+    if reason.starts_with("answer truncated") && u64::from(max_tokens) < bound {
+        format!(
+            "{reason} at max_tokens {max_tokens}, below the {bound} this answer may need: \
+             raise llm.max-output-tokens"
+        )
+    } else {
+        reason
+    }
+}
+
 fn short(text: &str) -> String {
     text.chars().take(300).collect()
 }
@@ -577,10 +591,11 @@ impl Call {
                 continue;
             }
             let sent = Instant::now();
+            let max_output_tokens = output_budget(prompt, e.max_output_tokens);
             let req = CompletionRequest {
                 model: &self.route.model,
                 prompt,
-                max_output_tokens: output_budget(prompt, e.max_output_tokens),
+                max_output_tokens,
                 request_id: Some(&call_id),
             };
             // The HTTP client has the same timeout; this guard also covers a stuck body read.
@@ -600,11 +615,14 @@ impl Call {
                             limits: &c.limits,
                         },
                     );
-                    match c.answer.and_then(|v| {
-                        S::parse_answer(input, &v)
-                            .map(|_| v)
-                            .map_err(|e| e.to_string())
-                    }) {
+                    match c
+                        .answer
+                        .map_err(|r| cut_by_the_cap(r, prompt, max_output_tokens))
+                        .and_then(|v| {
+                            S::parse_answer(input, &v)
+                                .map(|_| v)
+                                .map_err(|e| e.to_string())
+                        }) {
                         Ok(answer) => {
                             self.record(
                                 CallStatus::Ok,
@@ -697,5 +715,39 @@ impl Call {
             tracing::debug!(stage = %self.stage, attempt = attempts, error = %failure, "LLM call failed; retrying");
             tokio::time::sleep(backoff(&policy, failures - 1)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::StageName;
+
+    #[test]
+    fn a_truncation_under_the_cap_names_the_setting() {
+        let prompt = Prompt {
+            stage: StageName::BooleanReview,
+            system: String::new(),
+            user: String::new(),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {"reasoning": {"type": "string", "pattern": "^[^\\n]{1,600}$"}},
+            }),
+        };
+        let bound = tokens::answer_bound(&prompt.schema) as u32;
+        let cut = "answer truncated (finish_reason=length)".to_string();
+        let told = cut_by_the_cap(cut.clone(), &prompt, 64);
+        assert!(
+            told.starts_with(&cut)
+                && told.contains("max_tokens 64")
+                && told.contains("llm.max-output-tokens"),
+            "{told}"
+        );
+        // At the schema's bound the model itself ran long: nothing to add.
+        assert_eq!(cut_by_the_cap(cut.clone(), &prompt, bound), cut);
+        assert_eq!(
+            cut_by_the_cap("answer is not JSON".into(), &prompt, 64),
+            "answer is not JSON"
+        );
     }
 }
