@@ -93,7 +93,9 @@ fn profile(base: &str, when: &[&str]) -> Vec<String> {
 
 fn config_file(dir: &std::path::Path) -> PathBuf {
     let path = dir.join("slow-local.yaml");
-    std::fs::write(&path, "llm:\n  max-output-tokens: 192\n  max-invalid: 1\n").unwrap();
+    // No `max-output-tokens`: each call's `max_tokens` is its schema's answer bound (a cap of
+    // 192 cut the two review stages' answers, which may need ~600).
+    std::fs::write(&path, "llm:\n  max-invalid: 1\n").unwrap();
     path
 }
 

@@ -345,7 +345,11 @@ impl Meter {
                 .map(|(r, b)| r / f64::from(b.max(1))),
             budget_rpm: self.budget_rpm,
             budget_tpm: self.budget_tpm,
-            estimated_cost_usd: models.iter().filter_map(|m| m.estimated_cost_usd).sum(),
+            // A fold from +0.0: `sum()` of no priced models is -0.0, printed as "-0.0" in JSON.
+            estimated_cost_usd: models
+                .iter()
+                .filter_map(|m| m.estimated_cost_usd)
+                .fold(0.0, |a, c| a + c),
             unpriced_models: unpriced,
             models,
         }
@@ -502,6 +506,15 @@ mod tests {
             s.estimated_cost_usd
         );
         assert!(s.unpriced_models.is_empty());
+        let unpriced = Meter::new(PriceTable::default(), None, None);
+        unpriced.record(&rec(CallStatus::Ok, 10, 10));
+        let u = unpriced.summary();
+        assert_eq!(u.unpriced_models.len(), 1, "{u:?}");
+        assert!(
+            u.estimated_cost_usd == 0.0 && u.estimated_cost_usd.is_sign_positive(),
+            "no priced model costs +0, not {:?}",
+            u.estimated_cost_usd
+        );
         let p = m.profile();
         assert_eq!(p.indicators, 2);
         assert!((p.upstream_calls_per_indicator - 1.0).abs() < 1e-9);
