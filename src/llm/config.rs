@@ -338,6 +338,10 @@ pub struct StageRoute {
     pub model: String,
 }
 
+/// `max-output-tokens` when unset: above every stage's answer bound (a unit test in
+/// `llm::tokens` checks), so the bound, not the cap, sizes each call's `max_tokens`.
+pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 2048;
+
 /// The resolved LLM configuration.
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
@@ -618,7 +622,10 @@ impl LlmConfig {
                 headroom,
             },
             retry,
-            max_output_tokens: file.max_output_tokens.unwrap_or(1024).max(16),
+            max_output_tokens: file
+                .max_output_tokens
+                .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
+                .max(16),
             cache: file.cache.unwrap_or(true),
             max_wait: Duration::from_secs_f64(max_wait_s),
             prices,

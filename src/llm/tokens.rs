@@ -117,6 +117,36 @@ mod tests {
     }
 
     #[test]
+    fn the_default_cap_covers_every_stage_answer_bound() {
+        use crate::pipeline::taxonomy::Family;
+        use crate::pipeline::{
+            boolean_review, family_assignment, final_review, time_inference, type_classification,
+        };
+        let mut bounds = vec![
+            ("time-inference", answer_bound(&time_inference::schema())),
+            (
+                "family-assignment",
+                answer_bound(&family_assignment::schema()),
+            ),
+            ("boolean-review", answer_bound(&boolean_review::schema())),
+            ("final-review", answer_bound(&final_review::schema())),
+        ];
+        for family in Family::ALL {
+            bounds.push((
+                "type-classification",
+                answer_bound(&type_classification::schema(*family)),
+            ));
+        }
+        eprintln!("{bounds:?}");
+        for (stage, bound) in bounds {
+            assert!(
+                bound <= u64::from(crate::llm::config::DEFAULT_MAX_OUTPUT_TOKENS),
+                "a {stage} answer may need {bound} tokens, above the default cap"
+            );
+        }
+    }
+
+    #[test]
     fn pattern_repetitions_bound_strings() {
         assert_eq!(pattern_bounds("^[^\\n]{1,240}$"), Some((1, 240)));
         assert_eq!(pattern_bounds("^[^\\n ][^\\n]{0,239}$"), Some((1, 240)));

@@ -350,7 +350,8 @@ fn parse_flag(item: &Value) -> Result<ReviewFlag, String> {
     })
 }
 
-fn schema() -> Value {
+/// The answer schema (the same for every input).
+pub(crate) fn schema() -> Value {
     answer::object_schema(vec![
         (
             "flags",

@@ -156,7 +156,8 @@ impl LlmStage for FamilyAssignmentStage {
     }
 }
 
-fn schema() -> Value {
+/// The answer schema (the same for every input).
+pub(crate) fn schema() -> Value {
     answer::object_schema(vec![
         (
             "family",

@@ -347,7 +347,8 @@ fn parse_correction(item: &Value) -> Result<Correction, String> {
     })
 }
 
-fn schema() -> Value {
+/// The answer schema (the same for every input).
+pub(crate) fn schema() -> Value {
     answer::object_schema(vec![
         (
             "corrections",

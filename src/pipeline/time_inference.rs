@@ -285,7 +285,8 @@ impl LlmStage for TimeInferenceStage {
     }
 }
 
-fn schema() -> Value {
+/// The answer schema (the same for every input).
+pub(crate) fn schema() -> Value {
     answer::object_schema(vec![
         (
             "reporting_frequency",

@@ -262,7 +262,7 @@ impl LlmStage for TypeClassificationStage {
 
 /// The answer schema for an input of `family`: the type enum holds only that family's types
 /// (and `other`), so a grammar-constrained model cannot answer a type outside it.
-fn schema(family: Family) -> Value {
+pub(crate) fn schema(family: Family) -> Value {
     let types: Vec<&str> = IndicatorType::ALL
         .iter()
         .filter(|t| t.belongs_to(family))
