@@ -130,7 +130,10 @@ fn eval_on_a_subset_against_llama_server() {
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("eval JSON");
     let l = &report["llm"];
-    eprintln!("eval against llama-server: {l}");
+    eprintln!(
+        "eval against llama-server: accuracy {}; llm {l}",
+        report["accuracy"]
+    );
     let n = |k: &str| l[k].as_u64().unwrap_or_else(|| panic!("llm.{k} in {l}"));
     assert!(n("upstream_calls") > 0, "{l}");
     assert!(n("ok") > 0, "the model gave at least one valid answer: {l}");

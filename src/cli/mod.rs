@@ -12,6 +12,7 @@ pub mod db;
 pub mod eval;
 pub mod export;
 pub mod llm_sim;
+pub mod logging;
 pub mod report;
 pub mod review;
 pub mod serve;
