@@ -24,7 +24,8 @@ pub(crate) fn estimate_prompt(prompt: &Prompt) -> u64 {
 /// provider's framing: what `max_tokens` is set to (below the configured cap), so a model that
 /// rambles is cut early and cheaply instead of at a generous default. Strings are bounded by
 /// their enum or by the `{m,n}` repetition in their pattern (unbounded ones count 200
-/// characters), arrays by `maxItems` (8 when absent); about three characters per token.
+/// characters), arrays by `maxItems` (8 when absent), `anyOf` by its largest alternative; about
+/// three characters per token.
 pub(crate) fn answer_bound(schema: &Value) -> u64 {
     const FRAMING: u64 = 24;
     let exact = bound(schema);
@@ -36,6 +37,9 @@ fn chars_to_tokens(chars: usize) -> u64 {
 }
 
 fn bound(schema: &Value) -> u64 {
+    if let Some(alternatives) = schema.get("anyOf").and_then(Value::as_array) {
+        return alternatives.iter().map(bound).max().unwrap_or(8);
+    }
     let kind = schema.get("type").and_then(Value::as_str).unwrap_or("");
     match kind {
         "object" => {

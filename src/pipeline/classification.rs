@@ -146,6 +146,24 @@ pub enum FieldValue {
     IsCumulative(bool),
 }
 
+impl ReviewField {
+    /// Every spelling [`FieldValue::parse`] accepts for this field: what an answer schema may
+    /// offer as its values.
+    pub(crate) fn values(self) -> Vec<&'static str> {
+        match self {
+            ReviewField::Family => Family::names(),
+            ReviewField::IndicatorType => IndicatorType::names(),
+            ReviewField::TemporalAggregation => TemporalAggregation::names(),
+            ReviewField::HeatMapOrientation => HeatMapOrientation::names(),
+            ReviewField::ReportingFrequency => ReportingFrequency::names(),
+            ReviewField::TimeBasis => TimeBasis::names(),
+            ReviewField::IsCurrencyDenominated | ReviewField::IsCumulative => {
+                vec!["true", "false"]
+            }
+        }
+    }
+}
+
 impl FieldValue {
     /// Parses the taxonomy spelling of a value for `field` ("true"/"false" for flags).
     pub(crate) fn parse(field: ReviewField, s: &str) -> Result<FieldValue, String> {
