@@ -94,7 +94,7 @@ fn profile(base: &str, when: &[&str]) -> Vec<String> {
 fn config_file(dir: &std::path::Path) -> PathBuf {
     let path = dir.join("slow-local.yaml");
     // No `max-output-tokens`: each call's `max_tokens` is its schema's answer bound (a cap of
-    // 192 cut the two review stages' answers, which may need ~600).
+    // 192 cut the two review stages' answers, whose bounds are ~1,450 and ~1,600 tokens).
     std::fs::write(&path, "llm:\n  max-invalid: 1\n").unwrap();
     path
 }
