@@ -376,10 +376,12 @@ pub async fn run(config: &Config, args: &ExportArgs) -> anyhow::Result<i32> {
     if let Some(f) = file {
         f.commit()?;
     }
+    // Every variant is a command-line value, so this is the name the user typed.
+    let format = args.format.to_possible_value();
     eprintln!(
-        "exported {rows} row(s) of run {run_id} ({} column(s), {:?}) to {} in {:.1}s",
+        "exported {rows} row(s) of run {run_id} ({} column(s), {}) to {} in {:.1}s",
         columns.len(),
-        args.format,
+        format.as_ref().map_or("?", |v| v.get_name()),
         if args.out == "-" { "stdout" } else { &args.out },
         started.elapsed().as_secs_f64()
     );
